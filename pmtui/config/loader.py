@@ -1,0 +1,578 @@
+"""Build a `Config` from the built-in defaults and the `pmtui.toml` texts found.
+
+Every file is deep-merged over the defaults, nearest last (so nearest wins);
+`[agents.NAME]` overrides only the keys it sets. Problems name the file, the line and the
+key path (`agents.qa-engineer.timeout`).
+
+Pure: the texts are handed in; finding and reading files is the caller's job.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from pmtui.config.defaults import AGENT_KEYS, default_settings
+from pmtui.config.model import (
+    AgentConfig,
+    CompatConfig,
+    Config,
+    ConflictsConfig,
+    IsolationConfig,
+    MergeConfig,
+    MonitorConfig,
+    PoolConfig,
+    Strategy,
+)
+from pmtui.config.units import (
+    DURATION_EXAMPLES,
+    SIZE_EXAMPLES,
+    UnitError,
+    parse_duration,
+    parse_percent,
+    parse_size,
+)
+from pmtui.plan.errors import Problem, did_you_mean
+
+CONFIG_NAME = "pmtui.toml"
+KeyPath = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSource:
+    """One configuration file's name and text."""
+
+    path: str
+    text: str
+
+
+class _Invalid(Exception):
+    """A value failed its check; message and hint go into a Problem."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def config_search_paths(
+    plan_dir: PurePath, repo_root: PurePath | None, xdg_config_home: PurePath
+) -> list[PurePath]:
+    """Where `pmtui.toml` is looked up, farthest first (so the nearest is merged last).
+
+    Args:
+        plan_dir: The folder holding the plan.
+        repo_root: The root of the git repository holding the plan, if any.
+        xdg_config_home: `$XDG_CONFIG_HOME`, or `~/.config`.
+    """
+    nearest_first = [plan_dir / CONFIG_NAME]
+    if repo_root is not None:
+        nearest_first.append(repo_root / CONFIG_NAME)
+    nearest_first.append(xdg_config_home / "pmtui" / CONFIG_NAME)
+    unique = list(dict.fromkeys(nearest_first))
+    unique.reverse()
+    return unique
+
+
+def load_config(sources: Sequence[ConfigSource]) -> tuple[Config | None, list[Problem]]:
+    """Merge the sources (farthest first) over the defaults and validate the result.
+
+    Returns:
+        The config, or None with every problem found.
+    """
+    builder = _Builder(sources)
+    return builder.build()
+
+
+class _Builder:
+    def __init__(self, sources: Sequence[ConfigSource]) -> None:
+        self.sources = list(sources)
+        self.settings: dict[str, Any] = default_settings()
+        self.builtin_agents = frozenset(self.settings["agents"])
+        self.origin: dict[KeyPath, int] = {}
+        self.problems: list[Problem] = []
+
+    def build(self) -> tuple[Config | None, list[Problem]]:
+        for index, source in enumerate(self.sources):
+            data = self._parse(source)
+            if data is not None and self._check_shape(data, index):
+                self._merge(self.settings, data, (), index)
+        if self.problems:
+            return None, self.problems
+        config = self._convert()
+        if self.problems or config is None:
+            return None, self.problems
+        return config, []
+
+    def _parse(self, source: ConfigSource) -> dict[str, Any] | None:
+        try:
+            return tomllib.loads(source.text)
+        except tomllib.TOMLDecodeError as error:
+            text = str(error)
+            where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+            line = int(where.group(1)) if where else 1
+            message = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", text)
+            if "end of document" in text:
+                line = max(1, source.text.count("\n"))
+            self.problems.append(
+                Problem(
+                    source.path,
+                    line,
+                    0,
+                    f"not valid TOML: {message}",
+                    "check the quotes, brackets and `key = value` form on this line "
+                    '(strings need quotes: timeout = "30m")',
+                )
+            )
+            return None
+
+    def _report(self, index: int, path: KeyPath, message: str, hint: str) -> None:
+        source = self.sources[index]
+        line = _key_line(source.text, path)
+        self.problems.append(Problem(source.path, line, 0, f"{'.'.join(path)}: {message}", hint))
+
+    def _check_shape(self, data: dict[str, Any], index: int) -> bool:
+        """Unknown sections and keys, and sections that are not tables."""
+        defaults = default_settings()
+        before = len(self.problems)
+        for section, content in data.items():
+            if section not in defaults:
+                self._report(
+                    index,
+                    (section,),
+                    "unknown section",
+                    did_you_mean(section, defaults, "sections: " + ", ".join(defaults)),
+                )
+                continue
+            if not isinstance(content, dict):
+                self._report(index, (section,), "must be a table", f"write it as [{section}]")
+                continue
+            if section == "agents":
+                for name, agent in content.items():
+                    self._check_agent_shape(index, name, agent)
+                continue
+            for key in content:
+                if key not in defaults[section]:
+                    self._report(
+                        index,
+                        (section, key),
+                        "unknown key",
+                        did_you_mean(
+                            key,
+                            defaults[section],
+                            f"[{section}] has " + ", ".join(defaults[section]),
+                        ),
+                    )
+        return len(self.problems) == before
+
+    def _check_agent_shape(self, index: int, name: str, agent: Any) -> None:
+        if not isinstance(agent, dict):
+            self._report(index, ("agents", name), "must be a table", f"write it as [agents.{name}]")
+            return
+        for key in agent:
+            if key not in AGENT_KEYS:
+                self._report(
+                    index,
+                    ("agents", name, key),
+                    "unknown key",
+                    did_you_mean(key, AGENT_KEYS, "an agent has " + ", ".join(AGENT_KEYS)),
+                )
+
+    def _merge(
+        self, into: dict[str, Any], data: Mapping[str, Any], path: KeyPath, index: int
+    ) -> None:
+        for key, value in data.items():
+            here = (*path, key)
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                self._merge(into[key], value, here, index)
+            elif isinstance(value, dict) and path == ("agents",):
+                into[key] = {}
+                self._merge(into[key], value, here, index)
+            else:
+                into[key] = value
+                self.origin[here] = index
+
+    def _locate(self, path: KeyPath) -> int | None:
+        for length in range(len(path), 0, -1):
+            if path[:length] in self.origin:
+                return self.origin[path[:length]]
+        for known, index in self.origin.items():
+            if known[: len(path)] == path:
+                return index
+        return None
+
+    def _value(self, path: KeyPath, check: Callable[[Any], Any]) -> Any:
+        node: Any = self.settings
+        for key in path:
+            node = node[key]
+        try:
+            return check(node)
+        except _Invalid as invalid:
+            index = self._locate(path)
+            if index is None:
+                raise AssertionError(f"built-in default {path} is invalid") from invalid
+            self._report(index, path, invalid.message, invalid.hint)
+            return None
+
+    def _convert(self) -> Config | None:
+        pool = self._pool()
+        agents = self._agents()
+        compat = self._compat(agents)
+        config = Config(
+            pool=pool,
+            monitor=MonitorConfig(
+                refresh_interval_s=self._value(("monitor", "refresh_interval"), _positive_duration),
+                detail_level=self._value(
+                    ("monitor", "detail_level"), _choice("full", "high", "medium", "low")
+                ),
+                show_performance=self._value(("monitor", "show_performance"), _bool),
+                theme=self._value(("monitor", "theme"), _name),
+            ),
+            conflicts=ConflictsConfig(
+                auto_resolve=self._value(("conflicts", "auto_resolve"), _bool),
+                max_retries=self._value(("conflicts", "max_retries"), _int_at_least(0)),
+                retry_delay_s=self._value(("conflicts", "retry_delay"), _duration),
+                fallback_mode=self._value(
+                    ("conflicts", "fallback_mode"), _choice("sequential", "abort")
+                ),
+                isolation=self._value(
+                    ("conflicts", "isolation"), _choice("auto", "worktree", "none")
+                ),
+            ),
+            isolation=IsolationConfig(
+                base=self._value(("isolation", "base"), _string),
+                setup=self._value(("isolation", "setup"), _argv(allow_empty=True)),
+                copy_files=self._value(("isolation", "copy_files"), _string_list),
+            ),
+            merge=MergeConfig(check=self._value(("merge", "check"), _argv(allow_empty=True))),
+            agents=agents,
+            compat=compat,
+            keys=self._keys(),
+            sources=tuple(source.path for source in self.sources),
+        )
+        if pool.default_agent and pool.default_agent not in agents:
+            self._report_at(
+                ("pool", "default_agent"),
+                f"unknown agent '{pool.default_agent}'",
+                did_you_mean(pool.default_agent, agents, "define it under [agents.NAME]"),
+            )
+        return None if self.problems else config
+
+    def _report_at(self, path: KeyPath, message: str, hint: str) -> None:
+        index = self._locate(path)
+        self._report(0 if index is None else index, path, message, hint)
+
+    def _pool(self) -> PoolConfig:
+        max_concurrent = self._value(("pool", "max_concurrent"), _int_at_least(1))
+        boost = self._value(("pool", "emergency_boost"), _int_at_least(1))
+        if max_concurrent is not None and boost is not None and boost < max_concurrent:
+            self._report_at(
+                ("pool", "emergency_boost"),
+                f"{boost} is fewer than max_concurrent ({max_concurrent})",
+                "the boost adds slots: set emergency_boost to max_concurrent or more",
+            )
+        return PoolConfig(
+            max_concurrent=max_concurrent,
+            emergency_boost=boost,
+            memory_per_agent=self._value(("pool", "memory_per_agent"), _size),
+            cpu_per_agent=self._value(("pool", "cpu_per_agent"), _percent),
+            default_timeout_s=self._value(("pool", "default_timeout"), _positive_duration),
+            strategy=self._value(("pool", "strategy"), _strategy),
+            default_agent=self._value(("pool", "default_agent"), _string),
+            workdir=self._value(("pool", "workdir"), _string),
+            pause_mode=self._value(("pool", "pause_mode"), _choice("soft", "hard")),
+        )
+
+    def _agents(self) -> dict[str, AgentConfig]:
+        agents: dict[str, AgentConfig] = {}
+        for name, table in self.settings["agents"].items():
+            path = ("agents", name)
+            if name not in self.builtin_agents and "command" not in table:
+                self._report_at(
+                    path,
+                    "has no command",
+                    f'give the program to run as an argv list: command = ["my-agent", '
+                    f'"{{prompt}}"] under [agents.{name}]',
+                )
+                continue
+            for key, value in AGENT_KEYS.items():
+                table.setdefault(key, value)
+            timeout = self._value((*path, "timeout"), _optional_duration)
+            agents[name] = AgentConfig(
+                name=name,
+                command=self._value((*path, "command"), _argv(allow_empty=False)),
+                modifies_code=self._value((*path, "modifies_code"), _bool),
+                timeout_s=timeout,
+                estimate_s=self._value((*path, "estimate"), _duration),
+                stdin=self._value((*path, "stdin"), _choice("none", "prompt")),
+                rate_limit_pattern=self._value((*path, "rate_limit_pattern"), _regex),
+            )
+        return agents
+
+    def _compat(self, agents: Mapping[str, AgentConfig]) -> CompatConfig:
+        def known(names: Sequence[str], path: KeyPath) -> None:
+            for name in names:
+                if name not in agents and name in self.settings["agents"]:
+                    continue
+                if name not in agents:
+                    self._report_at(
+                        path,
+                        f"unknown agent '{name}'",
+                        did_you_mean(name, agents, "name agents defined under [agents.NAME]"),
+                    )
+
+        clusters = self._value(("compat", "clusters"), _groups(minimum=2, exact=None))
+        never = self._value(("compat", "never_together"), _groups(minimum=2, exact=2))
+        singleton = self._value(("compat", "singleton"), _string_list)
+        exclusive = self._value(("compat", "exclusive_with_code"), _string_list)
+        for group in clusters or ():
+            known(sorted(group), ("compat", "clusters"))
+        for group in never or ():
+            known(sorted(group), ("compat", "never_together"))
+        known(singleton or (), ("compat", "singleton"))
+        known(exclusive or (), ("compat", "exclusive_with_code"))
+        return CompatConfig(
+            clusters=clusters or (),
+            never_together=never or (),
+            singleton=frozenset(singleton or ()),
+            exclusive_with_code=frozenset(exclusive or ()),
+        )
+
+    def _keys(self) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for action in self.settings["keys"]:
+            key = self._value(("keys", action), _key)
+            if key is None:
+                continue
+            if key in seen:
+                self._report_at(
+                    ("keys", action),
+                    f"'{key}' is already the key of {seen[key]}",
+                    "give each action its own key",
+                )
+            seen[key] = action
+            keys[action] = key
+        return keys
+
+
+def _key_line(text: str, path: KeyPath) -> int:
+    """The line where `path` is set in a TOML text (best effort; 1 if not found)."""
+    table: KeyPath = ()
+    best_line, best_length = 1, 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
+        if header:
+            table = _split_dotted(header.group(1))
+            candidate = table
+        else:
+            assignment = re.match(
+                r"^((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=",
+                line,
+            )
+            if not assignment:
+                continue
+            candidate = (*table, *_split_dotted(assignment.group(1)))
+        common = 0
+        for mine, wanted in zip(candidate, path, strict=False):
+            if mine != wanted:
+                break
+            common += 1
+        if common == len(candidate) and common > best_length:
+            best_line, best_length = number, common
+            if common == len(path):
+                return number
+    return best_line
+
+
+def _split_dotted(key: str) -> KeyPath:
+    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)", key)
+    return tuple(next(part for part in groups if part) if any(groups) else "" for groups in parts)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"must be a string, not {_describe(value)}", 'write it in quotes: "..."')
+    return value
+
+
+def _name(value: Any) -> str:
+    text = _string(value)
+    if not text.strip():
+        raise _Invalid("must not be empty", 'name one, e.g. "pmtui-dark"')
+    return text
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, not {_describe(value)}", "write true or false")
+    return value
+
+
+def _int_at_least(minimum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(
+                f"must be a whole number, not {_describe(value)}", f"e.g. {max(minimum, 1)}"
+            )
+        if value < minimum:
+            raise _Invalid(f"must be at least {minimum}, not {value}", f"e.g. {max(minimum, 1)}")
+        return value
+
+    return check
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _string(value)
+        if text not in choices:
+            raise _Invalid(
+                f"'{text}' is not one of {', '.join(choices)}",
+                did_you_mean(text, choices, "use one of " + ", ".join(choices)),
+            )
+        return text
+
+    return check
+
+
+def _strategy(value: Any) -> Strategy:
+    return Strategy(_choice(*(strategy.value for strategy in Strategy))(value))
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if not isinstance(value, str):
+        raise _Invalid(
+            f"must be a duration, not {_describe(value)}", f'e.g. "30m" ({DURATION_EXAMPLES})'
+        )
+    try:
+        return parse_duration(value)
+    except UnitError as error:
+        raise _Invalid(str(error), f"write a duration such as {DURATION_EXAMPLES}") from error
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = _duration(value)
+    if seconds <= 0:
+        raise _Invalid("must be more than 0", 'e.g. "30m"')
+    return seconds
+
+
+def _optional_duration(value: Any) -> float | None:
+    if value == "":
+        return None
+    return _positive_duration(value)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if not isinstance(value, str):
+        raise _Invalid(f"must be a size, not {_describe(value)}", f'e.g. "256MB" ({SIZE_EXAMPLES})')
+    try:
+        size = parse_size(value)
+    except UnitError as error:
+        raise _Invalid(str(error), f"write a size such as {SIZE_EXAMPLES}") from error
+    if size <= 0:
+        raise _Invalid("must be more than 0", 'e.g. "256MB"')
+    return size
+
+
+def _percent(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        percent = float(value)
+    elif isinstance(value, str):
+        try:
+            percent = parse_percent(value)
+        except UnitError as error:
+            raise _Invalid(
+                str(error), 'write a percentage of one core, e.g. 20 or "20%"'
+            ) from error
+    else:
+        raise _Invalid(f"must be a percentage, not {_describe(value)}", "e.g. 20")
+    if percent <= 0:
+        raise _Invalid("must be more than 0", "e.g. 20")
+    return percent
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _Invalid(f"must be a list of strings, not {_describe(value)}", 'e.g. ["a", "b"]')
+    return tuple(value)
+
+
+def _argv(*, allow_empty: bool) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            raise _Invalid(
+                "must be an argv list, not a string",
+                'split it into words: ["npm", "test"], never "npm test" (pmtui runs no shell '
+                "strings)",
+            )
+        argv = _string_list(value)
+        if not argv and not allow_empty:
+            raise _Invalid("must not be empty", 'name the program first: ["my-agent", "{prompt}"]')
+        return argv
+
+    return check
+
+
+def _groups(*, minimum: int, exact: int | None) -> Callable[[Any], tuple[frozenset[str], ...]]:
+    def check(value: Any) -> tuple[frozenset[str], ...]:
+        if not isinstance(value, list) or not all(isinstance(group, list) for group in value):
+            raise _Invalid(
+                f"must be a list of lists of agent names, not {_describe(value)}",
+                'e.g. [["qa-engineer", "error-handler"]]',
+            )
+        groups: list[frozenset[str]] = []
+        for group in value:
+            names = _string_list(group)
+            if exact is not None and len(names) != exact:
+                raise _Invalid(
+                    f"each entry must name exactly {exact} agents, not {len(names)}",
+                    'write pairs: [["meta-agent", "agent-factory"]]',
+                )
+            if len(names) < minimum:
+                raise _Invalid(
+                    f"each entry must name at least {minimum} agents", "a group of one says nothing"
+                )
+            groups.append(frozenset(names))
+        return tuple(groups)
+
+    return check
+
+
+def _regex(value: Any) -> str:
+    text = _string(value)
+    try:
+        re.compile(text)
+    except re.error as error:
+        raise _Invalid(
+            f"not a valid regular expression: {error}", 'e.g. "429|rate limit"'
+        ) from error
+    return text
+
+
+def _key(value: Any) -> str:
+    text = _string(value)
+    if not text or any(char.isspace() for char in text):
+        raise _Invalid(f"'{text}' is not a key", 'a key name such as "p", "P", "enter" or "f5"')
+    return text
+
+
+def _describe(value: Any) -> str:
+    kinds = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
+    return kinds.get(type(value), type(value).__name__)

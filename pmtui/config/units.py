@@ -1,0 +1,115 @@
+"""Parse the human units of plans and config: durations, sizes and percentages.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|h|m|s)", re.IGNORECASE)
+_SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_BYTES_PER_UNIT = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
+
+DURATION_EXAMPLES = "90s, 5m, 1h30m, 0.5s or 1.5m"
+SIZE_EXAMPLES = "256MB, 512MiB or 1GiB"
+
+
+class UnitError(ValueError):
+    """A value that is not a valid duration, size or percentage."""
+
+
+def parse_duration(text: str) -> float:
+    """Parse a duration such as `90s`, `1.5m` or `1h30m` into seconds.
+
+    Args:
+        text: The duration as written; a bare number means seconds.
+
+    Returns:
+        The duration in seconds (never negative).
+
+    Raises:
+        UnitError: The text is not a duration.
+    """
+    compact = text.strip().replace(" ", "")
+    if not compact:
+        raise UnitError(f"empty duration (use {DURATION_EXAMPLES})")
+    try:
+        seconds = float(compact)
+    except ValueError:
+        pass
+    else:
+        if seconds < 0 or seconds != seconds or seconds == float("inf"):
+            raise UnitError(f"{text!r} is not a duration (use {DURATION_EXAMPLES})")
+        return seconds
+    position = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(compact):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2).lower()]
+        position = match.end()
+    if position != len(compact) or position == 0:
+        raise UnitError(f"{text!r} is not a duration (use {DURATION_EXAMPLES})")
+    return total
+
+
+def parse_size(text: str) -> int:
+    """Parse a size such as `256MB` (decimal) or `1GiB` (binary) into bytes.
+
+    Raises:
+        UnitError: The text is not a size.
+    """
+    match = _SIZE.match(text)
+    if match is None:
+        raise UnitError(f"{text!r} is not a size (use {SIZE_EXAMPLES})")
+    unit = (match.group(2) or "B").lower()
+    return int(float(match.group(1)) * _BYTES_PER_UNIT[unit])
+
+
+def parse_percent(text: str) -> float:
+    """Parse a percentage such as `20%` or `20` into a number of percent.
+
+    Raises:
+        UnitError: The text is not a percentage.
+    """
+    match = _PERCENT.match(text)
+    if match is None:
+        raise UnitError(f"{text!r} is not a percentage (use 20 or 20%)")
+    return float(match.group(1))
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds the way plans write them: `45s`, `2m30s`, `1h5m`, `0.5s`."""
+    if seconds < 60:
+        whole = round(seconds, 1)
+        return f"{int(whole)}s" if whole == int(whole) else f"{whole}s"
+    rounded = int(round(seconds))
+    hours, rest = divmod(rounded, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+
+
+def format_size(size: int) -> str:
+    """Format bytes with the decimal units the config uses: `256MB`, `1.5GB`."""
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
+    return f"{size}B"

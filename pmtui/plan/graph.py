@@ -1,0 +1,262 @@
+"""The dependency graph of a plan (networkx): stages, barriers, waves, critical path.
+
+An edge `a → b` means `b` waits for `a`. A phase barrier ("wait for every task of the
+previous stage") is one join node per stage rather than an edge from every task of one stage
+to every task of the next, which would be quadratic on large plans. Join nodes are named
+`#stage<k>`: `#` can never appear in a task id.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import networkx as nx
+
+from pmtui.plan.files import overlap_groups
+from pmtui.plan.model import PhaseMode, Plan, Task
+
+BARRIER_PREFIX = "#stage"
+
+
+class EdgeKind(StrEnum):
+    """Why one node waits for another."""
+
+    DEPENDS = "depends"
+    SEQUENTIAL = "sequential"
+    BARRIER = "barrier"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleStep:
+    """One task of a dependency cycle and why it waits for the next one."""
+
+    task: Task
+    waits_for: Task
+    kind: EdgeKind
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    """The longest chain of remaining work by estimate."""
+
+    tasks: tuple[str, ...]
+    seconds: float
+
+
+def is_barrier(node: str) -> bool:
+    """Whether a graph node is a stage join node rather than a task."""
+    return node.startswith(BARRIER_PREFIX)
+
+
+def stages_of(plan: Plan) -> list[list[int]]:
+    """Group phase indexes into stages: `[PARALLEL]` joins the stage before, others start one."""
+    stages: list[list[int]] = []
+    for index, phase in enumerate(plan.phases):
+        if phase.mode is PhaseMode.PARALLEL and stages:
+            stages[-1].append(index)
+        else:
+            stages.append([index])
+    return stages
+
+
+class PlanGraph:
+    """The plan's tasks and who waits for whom.
+
+    Tolerates an invalid plan so validation can run on it: the first definition of a
+    duplicate id wins, unknown and self dependencies are left out, cycles are kept (see
+    `cycles`). The analyses (`waves`, `critical_path`) need an acyclic graph.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.tasks: dict[str, Task] = {}
+        for task in plan.tasks:
+            self.tasks.setdefault(task.id, task)
+        self._order = {task_id: position for position, task_id in enumerate(self.tasks)}
+        self.stages = stages_of(plan)
+        self.graph: nx.DiGraph[str] = nx.DiGraph()
+        self.graph.add_nodes_from(self.tasks)
+        self._add_edges()
+
+    def _add_edges(self) -> None:
+        previous_stage_tasks: list[str] = []
+        for stage_number, phase_indexes in enumerate(self.stages):
+            barrier = f"{BARRIER_PREFIX}{stage_number}"
+            stage_tasks: list[str] = []
+            for phase_index in phase_indexes:
+                phase = self.plan.phases[phase_index]
+                above: Task | None = None
+                for task in phase.tasks:
+                    if self.tasks[task.id] is not task:
+                        above = task
+                        continue
+                    stage_tasks.append(task.id)
+                    if task.depends is None:
+                        if previous_stage_tasks:
+                            if barrier not in self.graph:
+                                self.graph.add_edges_from(
+                                    ((done, barrier) for done in previous_stage_tasks),
+                                    kind=EdgeKind.BARRIER,
+                                )
+                            self.graph.add_edge(barrier, task.id, kind=EdgeKind.BARRIER)
+                    else:
+                        for dependency in task.depends:
+                            if dependency in self.tasks and dependency != task.id:
+                                self.graph.add_edge(dependency, task.id, kind=EdgeKind.DEPENDS)
+                    if (
+                        phase.mode is PhaseMode.SEQUENTIAL
+                        and above is not None
+                        and above.id != task.id
+                        and not self.graph.has_edge(above.id, task.id)
+                    ):
+                        self.graph.add_edge(above.id, task.id, kind=EdgeKind.SEQUENTIAL)
+                    above = task
+            if stage_tasks:
+                previous_stage_tasks = stage_tasks
+
+    def dependencies(self, task_id: str) -> list[str]:
+        """The tasks `task_id` waits for directly, barriers expanded, in plan order."""
+        found: set[str] = set()
+        for node in self.graph.predecessors(task_id):
+            if is_barrier(node):
+                found.update(self.graph.predecessors(node))
+            else:
+                found.add(node)
+        return sorted(found, key=self._order.__getitem__)
+
+    def dependents(self, task_id: str) -> list[str]:
+        """The tasks that wait for `task_id` directly, barriers expanded, in plan order."""
+        found: set[str] = set()
+        for node in self.graph.successors(task_id):
+            if is_barrier(node):
+                found.update(self.graph.successors(node))
+            else:
+                found.add(node)
+        return sorted(found, key=self._order.__getitem__)
+
+    def topological_tasks(self) -> list[str]:
+        """Task ids in an order where every task comes after what it waits for."""
+        return [node for node in nx.topological_sort(self.graph) if not is_barrier(node)]
+
+    def cycles(self) -> list[list[CycleStep]]:
+        """One cycle per strongly connected group of tasks, each starting at its first task."""
+        found: list[list[CycleStep]] = []
+        for component in nx.strongly_connected_components(self.graph):
+            if len(component) < 2:
+                continue
+            start = min(
+                (node for node in component if not is_barrier(node)),
+                key=self._order.__getitem__,
+            )
+            found.append(self._cycle_through(start, component))
+        found.sort(key=lambda steps: self._order[steps[0].task.id])
+        return found
+
+    def _cycle_through(self, start: str, component: set[str]) -> list[CycleStep]:
+        """The shortest waits-for cycle from `start` back to itself, inside `component`."""
+        came_from: dict[str, str] = {}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for waited in sorted(self.graph.predecessors(node), key=self._sort_key):
+                if waited not in component or waited in came_from:
+                    continue
+                came_from[waited] = node
+                if waited == start:
+                    queue.clear()
+                    break
+                queue.append(waited)
+        path = [start]
+        node = came_from[start]
+        while node != start:
+            path.append(node)
+            node = came_from[node]
+        path.reverse()
+        path = [start, *path[:-1]] if path[-1] == start else path
+        return self._steps(path)
+
+    def _sort_key(self, node: str) -> tuple[int, str]:
+        return (self._order.get(node, -1), node)
+
+    def _steps(self, waits_for_path: list[str]) -> list[CycleStep]:
+        """Turn `[a, b, c]` (a waits for b, b for c, c for a) into steps with edge kinds."""
+        nodes = [*waits_for_path, waits_for_path[0]]
+        steps: list[CycleStep] = []
+        index = 0
+        while index < len(nodes) - 1:
+            waiter = nodes[index]
+            target = nodes[index + 1]
+            kind: EdgeKind = self.graph.edges[target, waiter]["kind"]
+            if is_barrier(target):
+                target = nodes[index + 2]
+                index += 1
+            steps.append(CycleStep(self.tasks[waiter], self.tasks[target], kind))
+            index += 1
+        return steps
+
+    def waves(self) -> list[list[str]]:
+        """The remaining tasks by wave: each wave's dependencies are all in earlier waves.
+
+        Tasks already done (`[x]`) are in no wave: they are satisfied from the start.
+        """
+        level: dict[str, int] = {}
+        waves: list[list[str]] = []
+        for node in nx.topological_sort(self.graph):
+            before = max((level[pred] for pred in self.graph.predecessors(node)), default=0)
+            if is_barrier(node):
+                level[node] = before
+            elif self.tasks[node].done:
+                level[node] = 0
+            else:
+                level[node] = before + 1
+                while len(waves) < level[node]:
+                    waves.append([])
+                waves[level[node] - 1].append(node)
+        return [sorted(wave, key=self._order.__getitem__) for wave in waves]
+
+    def width(self) -> int:
+        """The size of the largest wave."""
+        return max((len(wave) for wave in self.waves()), default=0)
+
+    def critical_path(self, estimate: Callable[[Task], float]) -> CriticalPath:
+        """The longest chain of remaining tasks, by estimated seconds.
+
+        Args:
+            estimate: Seconds a task is expected to take; done tasks count as 0.
+        """
+        finish: dict[str, float] = {}
+        via: dict[str, str | None] = {}
+        for node in nx.topological_sort(self.graph):
+            best: str | None = None
+            best_finish = 0.0
+            for pred in sorted(self.graph.predecessors(node), key=self._sort_key):
+                if finish[pred] > best_finish:
+                    best, best_finish = pred, finish[pred]
+            own = 0.0
+            if not is_barrier(node) and not self.tasks[node].done:
+                own = estimate(self.tasks[node])
+            finish[node] = best_finish + own
+            via[node] = best
+        if not finish:
+            return CriticalPath((), 0.0)
+        end = max(finish, key=lambda node: (finish[node], -self._order.get(node, 0)))
+        chain: list[str] = []
+        cursor: str | None = end
+        while cursor is not None:
+            if not is_barrier(cursor) and not self.tasks[cursor].done:
+                chain.append(cursor)
+            cursor = via[cursor]
+        chain.reverse()
+        return CriticalPath(tuple(chain), finish[end])
+
+    def overlapping_files(self) -> list[tuple[tuple[Task, ...], tuple[str, ...]]]:
+        """Groups of tasks of one wave that touch the same files, with those files."""
+        found: list[tuple[tuple[Task, ...], tuple[str, ...]]] = []
+        for wave in self.waves():
+            found.extend(overlap_groups([self.tasks[task_id] for task_id in wave]))
+        return found

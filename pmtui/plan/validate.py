@@ -1,0 +1,179 @@
+"""Whole-plan checks: ids, dependencies, agents, cycles, and overlapping files.
+
+Every problem is reported at once, in file order. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from pmtui.plan.errors import Problem, Severity, did_you_mean
+from pmtui.plan.graph import CycleStep, EdgeKind, PlanGraph
+from pmtui.plan.model import Plan
+from pmtui.plan.parser import TASK_EXAMPLE
+
+_MAX_SUGGESTIONS = 50
+"""Suggesting the closest id compares against every id; beyond this many, don't."""
+
+
+def validate_plan(
+    plan: Plan,
+    *,
+    agents: Collection[str],
+) -> tuple[PlanGraph, list[Problem]]:
+    """Check a parsed plan as a whole.
+
+    Args:
+        plan: The parsed plan.
+        agents: The names of the configured agents (a task without `agent:` uses the
+            configured default, which the config itself checks).
+
+    Returns:
+        The dependency graph (first definition of a duplicate id wins, unknown and self
+        dependencies dropped) and the problems, errors and warnings, in file order.
+    """
+    problems: list[Problem] = []
+    if not plan.tasks:
+        problems.append(
+            Problem(
+                plan.path,
+                1,
+                1,
+                "the plan has no tasks",
+                f"add task lines such as `{TASK_EXAMPLE}` under a `## Phase 1: Name` heading",
+            )
+        )
+    graph = PlanGraph(plan)
+    problems.extend(_duplicates(plan, graph))
+    problems.extend(_dependencies(plan, graph))
+    problems.extend(_agents(plan, agents))
+    cycles = graph.cycles()
+    problems.extend(_cycle_problem(plan, steps) for steps in cycles)
+    if not cycles:
+        problems.extend(_overlaps(plan, graph))
+    problems.sort(key=lambda problem: (problem.line, problem.col))
+    return graph, problems
+
+
+def _duplicates(plan: Plan, graph: PlanGraph) -> list[Problem]:
+    problems = []
+    for task in plan.tasks:
+        first = graph.tasks[task.id]
+        if first is not task:
+            problems.append(
+                Problem(
+                    plan.path,
+                    task.line,
+                    task.source.id_col,
+                    f"duplicate task id {task.id} (first defined on line {first.line})",
+                    "give this task another id, e.g. "
+                    f"`{task.id}b`; other tasks' (depends: {task.id}) mean line {first.line}",
+                )
+            )
+    return problems
+
+
+def _dependencies(plan: Plan, graph: PlanGraph) -> list[Problem]:
+    problems = []
+    suggestions_left = _MAX_SUGGESTIONS
+    for task in plan.tasks:
+        for dependency, col in zip(task.depends or (), task.source.depends_cols, strict=True):
+            if dependency == task.id:
+                problems.append(
+                    Problem(
+                        plan.path,
+                        task.line,
+                        col,
+                        f"task {task.id} depends on itself",
+                        f"remove {task.id} from its own (depends: …)",
+                    )
+                )
+            elif dependency not in graph.tasks:
+                fallback = "no task has this id; check the ids of the tasks it waits for"
+                hint = fallback
+                if suggestions_left > 0:
+                    suggestions_left -= 1
+                    hint = did_you_mean(dependency, graph.tasks, fallback)
+                problems.append(
+                    Problem(
+                        plan.path,
+                        task.line,
+                        col,
+                        f"task {task.id} depends on unknown task {dependency}",
+                        hint,
+                    )
+                )
+    return problems
+
+
+def _agents(plan: Plan, agents: Collection[str]) -> list[Problem]:
+    problems = []
+    unknown_seen: dict[str, str] = {}
+    for task in plan.tasks:
+        if task.agent is None or task.agent in agents:
+            continue
+        agent = task.agent
+        if agent not in unknown_seen:
+            unknown_seen[agent] = did_you_mean(
+                agent,
+                agents,
+                f"define it in pmtui.toml under [agents.{agent}] with its command",
+            )
+        problems.append(
+            Problem(
+                plan.path,
+                task.line,
+                task.source.agent_col,
+                f"task {task.id} uses unknown agent '{agent}'",
+                unknown_seen[agent],
+            )
+        )
+    return problems
+
+
+_WHY = {
+    EdgeKind.DEPENDS: "its (depends: …)",
+    EdgeKind.SEQUENTIAL: "the [SEQUENTIAL] phase",
+    EdgeKind.BARRIER: "the phase barrier",
+}
+
+
+def _cycle_problem(plan: Plan, steps: list[CycleStep]) -> Problem:
+    first = steps[0].task
+    chain = " → ".join([*(step.task.id for step in steps), first.id])
+    reasons = "; ".join(
+        f"{step.task.id} (line {step.task.line}) waits for {step.waits_for.id} by {_WHY[step.kind]}"
+        for step in steps
+    )
+    col = first.source.depends_cols[0] if first.source.depends_cols else first.source.id_col
+    uses_barrier = any(step.kind is EdgeKind.BARRIER for step in steps)
+    fix = "remove one of these dependencies"
+    if uses_barrier:
+        fix += (
+            " (a task without (depends: …) waits for the whole previous stage; give it an "
+            "explicit (depends: …) to wait for less)"
+        )
+    return Problem(plan.path, first.line, col, f"dependency cycle: {chain}", f"{reasons}; {fix}")
+
+
+def _overlaps(plan: Plan, graph: PlanGraph) -> list[Problem]:
+    problems = []
+    for tasks, paths in graph.overlapping_files():
+        ids = [task.id for task in tasks]
+        names = " and ".join([", ".join(ids[:-1]), ids[-1]]) if len(ids) > 1 else ids[0]
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        last = tasks[-1]
+        both = "both" if len(ids) == 2 else "all"
+        problems.append(
+            Problem(
+                plan.path,
+                last.line,
+                last.source.files_col or last.source.id_col,
+                f"tasks {names} may run at the same time and {both} touch {shown}",
+                f"pmtui runs them one at a time in a shared workspace (file lock) and merges "
+                f"them one by one when isolated; to choose the order, add (depends: "
+                f"{ids[-2]}) to {last.id} or put them in a [SEQUENTIAL] phase",
+                Severity.WARNING,
+            )
+        )
+    return problems

@@ -1,0 +1,117 @@
+"""A plan on disk with its configuration: read, parsed, validated, ready to summarise or run.
+
+The one place that finds the config files for a plan and reads them, so `check`, `run` and
+`demo` all see a plan the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pmtui.config.loader import ConfigSource, config_search_paths, load_config
+from pmtui.config.model import Config
+from pmtui.plan.errors import Problem, Severity
+from pmtui.plan.graph import CriticalPath, PlanGraph
+from pmtui.plan.model import Plan, Task
+from pmtui.plan.parser import parse_plan
+from pmtui.plan.validate import validate_plan
+from pmtui.store.files import SourceError, find_repo_root, read_text, xdg_config_home
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A plan, its graph and its config; `problems` holds every error and warning found."""
+
+    plan: Plan | None
+    graph: PlanGraph | None
+    config: Config | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that stop a run."""
+        return [problem for problem in self.problems if problem.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems that are printed but let a run go on."""
+        return [problem for problem in self.problems if problem.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the plan and config can be run."""
+        return not self.errors
+
+    def agent_of(self, task: Task) -> str:
+        """The agent a task runs with."""
+        assert self.config is not None
+        return self.config.agent_for(task.agent, task.script is not None)
+
+    def estimate_s(self, task: Task) -> float:
+        """The expected duration of a task: its `estimate:`, else its agent's."""
+        if task.estimate_s is not None:
+            return task.estimate_s
+        assert self.config is not None
+        agent = self.config.agents.get(self.agent_of(task))
+        return agent.estimate_s if agent is not None else 0.0
+
+    def critical_path(self) -> CriticalPath | None:
+        """The critical path by estimates, if the graph has no cycle."""
+        if self.graph is None or self.config is None or self.graph.cycles():
+            return None
+        return self.graph.critical_path(self.estimate_s)
+
+
+def _source_problem(error: SourceError) -> Problem:
+    return Problem(error.path, error.line, error.col, error.message, error.hint)
+
+
+def load_config_for(
+    plan_path: Path, config_file: Path | None
+) -> tuple[Config | None, list[Problem]]:
+    """The config of a plan: `config_file` alone, or every file of the lookup chain."""
+    if config_file is not None:
+        paths = [config_file]
+    else:
+        plan_dir = plan_path.resolve().parent
+        paths = [
+            Path(found)
+            for found in config_search_paths(plan_dir, find_repo_root(plan_dir), xdg_config_home())
+            if Path(found).is_file()
+        ]
+    sources: list[ConfigSource] = []
+    problems: list[Problem] = []
+    for path in paths:
+        shown = _shown(path)
+        try:
+            sources.append(ConfigSource(shown, read_text(path, shown)))
+        except SourceError as error:
+            problems.append(_source_problem(error))
+    if problems:
+        return None, problems
+    return load_config(sources)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be shown: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
+    """Read, parse and validate a plan with its config; never raises on bad input."""
+    config, config_problems = load_config_for(plan_path, config_file)
+    shown = str(plan_path)
+    try:
+        text = read_text(plan_path, shown)
+    except SourceError as error:
+        return Project(None, None, config, (*config_problems, _source_problem(error)))
+    plan, problems = parse_plan(text, shown)
+    if config is None:
+        return Project(plan, None, None, (*config_problems, *problems))
+    graph, plan_problems = validate_plan(plan, agents=config.agents.keys())
+    merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
+    return Project(plan, graph, config, tuple(merged))

@@ -1,0 +1,1 @@
+"""Headless front ends: plain lines, JSON, summaries. Never imports textual."""

@@ -1,0 +1,1 @@
+"""The disk side: reading source files, bundled data, and (later) run history."""
