@@ -9,6 +9,7 @@ Pure: the texts are handed in; finding and reading files is the caller's job.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -94,6 +95,9 @@ class _Builder:
         self.settings: dict[str, Any] = default_settings()
         self.builtin_agents = frozenset(self.settings["agents"])
         self.origin: dict[KeyPath, int] = {}
+        """The source that set each value last (the nearest)."""
+        self.tables: dict[KeyPath, int] = {}
+        """The nearest source that opened each table, even an empty one."""
         self.problems: list[Problem] = []
 
     def build(self) -> tuple[Config | None, list[Problem]]:
@@ -117,7 +121,7 @@ class _Builder:
             line = int(where.group(1)) if where else 1
             message = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", text)
             if "end of document" in text:
-                line = max(1, source.text.count("\n"))
+                line = max(1, len(source.text.splitlines()))
             self.problems.append(
                 Problem(
                     source.path,
@@ -187,6 +191,8 @@ class _Builder:
     ) -> None:
         for key, value in data.items():
             here = (*path, key)
+            if isinstance(value, dict):
+                self.tables[here] = index
             if isinstance(value, dict) and isinstance(into.get(key), dict):
                 self._merge(into[key], value, here, index)
             elif isinstance(value, dict) and path == ("agents",):
@@ -197,13 +203,31 @@ class _Builder:
                 self.origin[here] = index
 
     def _locate(self, path: KeyPath) -> int | None:
+        """The nearest source that set `path`, a value inside it, or the table holding it."""
         for length in range(len(path), 0, -1):
             if path[:length] in self.origin:
                 return self.origin[path[:length]]
-        for known, index in self.origin.items():
-            if known[: len(path)] == path:
-                return index
+        inside = [index for known, index in self.origin.items() if known[: len(path)] == path]
+        if inside:
+            return max(inside)
+        for length in range(len(path), 0, -1):
+            if path[:length] in self.tables:
+                return self.tables[path[:length]]
         return None
+
+    def _blame(self, *paths: KeyPath) -> KeyPath:
+        """Of values that clash, the one written last: nearest source, then latest line.
+
+        A built-in default never is the one to change when a user's value clashes with it.
+        """
+
+        def written(path: KeyPath) -> tuple[int, int]:
+            index = self.origin.get(path)
+            if index is None:
+                return (-1, 0)
+            return (index, _key_line(self.sources[index].text, path))
+
+        return max(paths, key=written)
 
     def _value(self, path: KeyPath, check: Callable[[Any], Any]) -> Any:
         node: Any = self.settings
@@ -270,11 +294,19 @@ class _Builder:
         max_concurrent = self._value(("pool", "max_concurrent"), _int_at_least(1))
         boost = self._value(("pool", "emergency_boost"), _int_at_least(1))
         if max_concurrent is not None and boost is not None and boost < max_concurrent:
-            self._report_at(
-                ("pool", "emergency_boost"),
-                f"{boost} is fewer than max_concurrent ({max_concurrent})",
-                "the boost adds slots: set emergency_boost to max_concurrent or more",
-            )
+            boost_path, slots_path = ("pool", "emergency_boost"), ("pool", "max_concurrent")
+            if self._blame(boost_path, slots_path) == boost_path:
+                self._report_at(
+                    boost_path,
+                    f"{boost} is fewer than max_concurrent ({max_concurrent})",
+                    "the boost adds slots: set emergency_boost to max_concurrent or more",
+                )
+            else:
+                self._report_at(
+                    slots_path,
+                    f"{max_concurrent} is more than emergency_boost ({boost})",
+                    f"the boost adds slots: also set emergency_boost = {max_concurrent} or more",
+                )
         return PoolConfig(
             max_concurrent=max_concurrent,
             emergency_boost=boost,
@@ -350,9 +382,12 @@ class _Builder:
             if key is None:
                 continue
             if key in seen:
+                first, second = seen[key], action
+                if self._blame(("keys", first), ("keys", second)) == ("keys", first):
+                    first, second = second, first
                 self._report_at(
-                    ("keys", action),
-                    f"'{key}' is already the key of {seen[key]}",
+                    ("keys", second),
+                    f"'{key}' is already the key of {first}",
                     "give each action its own key",
                 )
             seen[key] = action
@@ -417,11 +452,12 @@ def _bool(value: Any) -> bool:
 def _int_at_least(minimum: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(
-                f"must be a whole number, not {_describe(value)}", f"e.g. {max(minimum, 1)}"
-            )
+            hint = f"e.g. {max(minimum, 1)}"
+            if isinstance(value, str) and value.strip().isdigit():
+                hint = f"write the number without quotes: {value.strip()}"
+            raise _Invalid(f"must be a whole number, not {_describe(value)}", hint)
         if value < minimum:
-            raise _Invalid(f"must be at least {minimum}, not {value}", f"e.g. {max(minimum, 1)}")
+            raise _Invalid(f"must be at least {minimum}, not {value}", f"use {minimum} or more")
         return value
 
     return check
@@ -445,7 +481,11 @@ def _strategy(value: Any) -> Strategy:
 
 
 def _duration(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not _finite(value):
+            raise _Invalid(f"{value} is not a duration", 'write a duration such as "30m"')
+        if value < 0:
+            raise _Invalid(f"must not be negative, not {value}", 'e.g. "30m"')
         return float(value)
     if not isinstance(value, str):
         raise _Invalid(
@@ -471,7 +511,9 @@ def _optional_duration(value: Any) -> float | None:
 
 
 def _size(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise _Invalid(f"must be more than 0, not {value}", 'e.g. "256MB"')
         return value
     if not isinstance(value, str):
         raise _Invalid(f"must be a size, not {_describe(value)}", f'e.g. "256MB" ({SIZE_EXAMPLES})')
@@ -486,6 +528,8 @@ def _size(value: Any) -> int:
 
 def _percent(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not _finite(value):
+            raise _Invalid(f"{value} is not a percentage", "e.g. 20")
         percent = float(value)
     elif isinstance(value, str):
         try:
@@ -566,11 +610,19 @@ def _key(value: Any) -> str:
     return text
 
 
+def _finite(value: float) -> bool:
+    """Whether a TOML number is an ordinary number (not inf, nan or beyond a float)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _describe(value: Any) -> str:
     kinds = {
         bool: "a boolean",
-        int: "a number",
-        float: "a number",
+        int: "a whole number",
+        float: "a decimal number",
         str: "a string",
         list: "a list",
         dict: "a table",

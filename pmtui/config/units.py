@@ -5,8 +5,11 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 
+_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)?|\.\d+)$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|h|m|s)", re.IGNORECASE)
 _SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -48,14 +51,9 @@ def parse_duration(text: str) -> float:
     compact = text.strip().replace(" ", "")
     if not compact:
         raise UnitError(f"empty duration (use {DURATION_EXAMPLES})")
-    try:
-        seconds = float(compact)
-    except ValueError:
-        pass
-    else:
-        if seconds < 0 or seconds != seconds or seconds == float("inf"):
-            raise UnitError(f"{text!r} is not a duration (use {DURATION_EXAMPLES})")
-        return seconds
+    # A bare number is seconds; float() alone would also take "1e3", "inf" and "-5".
+    if _NUMBER.match(compact):
+        return _finite(float(compact), text, "duration", DURATION_EXAMPLES)
     position = 0
     total = 0.0
     for match in _DURATION_PART.finditer(compact):
@@ -65,7 +63,7 @@ def parse_duration(text: str) -> float:
         position = match.end()
     if position != len(compact) or position == 0:
         raise UnitError(f"{text!r} is not a duration (use {DURATION_EXAMPLES})")
-    return total
+    return _finite(total, text, "duration", DURATION_EXAMPLES)
 
 
 def parse_size(text: str) -> int:
@@ -78,7 +76,8 @@ def parse_size(text: str) -> int:
     if match is None:
         raise UnitError(f"{text!r} is not a size (use {SIZE_EXAMPLES})")
     unit = (match.group(2) or "B").lower()
-    return int(float(match.group(1)) * _BYTES_PER_UNIT[unit])
+    # Decimal, so "2.01MB" is 2,010,000 bytes and not float's 2,009,999.
+    return int(Decimal(match.group(1)) * _BYTES_PER_UNIT[unit])
 
 
 def parse_percent(text: str) -> float:
@@ -90,26 +89,37 @@ def parse_percent(text: str) -> float:
     match = _PERCENT.match(text)
     if match is None:
         raise UnitError(f"{text!r} is not a percentage (use 20 or 20%)")
-    return float(match.group(1))
+    return _finite(float(match.group(1)), text, "percentage", "20 or 20%")
+
+
+def _finite(number: float, text: str, kind: str, examples: str) -> float:
+    """The number, unless its digits are too many for a float (it became inf)."""
+    if not math.isfinite(number):
+        raise UnitError(f"{text!r} is not a {kind} (use {examples})")
+    return number
 
 
 def format_duration(seconds: float) -> str:
     """Format seconds the way plans write them: `45s`, `2m30s`, `1h5m`, `0.5s`."""
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         whole = round(seconds, 1)
         return f"{int(whole)}s" if whole == int(whole) else f"{whole}s"
     rounded = int(round(seconds))
-    hours, rest = divmod(rounded, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    if rounded < 3600:
+        minutes, secs = divmod(rounded, 60)
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    # From an hour on, to the nearest minute (rounded, not truncated: 2h42m31s is 2h43m).
+    hours, minutes = divmod(int(seconds / 60 + 0.5), 60)
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
 
 
 def format_size(size: int) -> str:
     """Format bytes with the decimal units the config uses: `256MB`, `1.5GB`."""
-    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if size >= factor:
-            value = size / factor
+    if size < 1000:
+        return f"{size}B"
+    for unit, factor in (("TB", 1000**4), ("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        # Rounded first, so 999,999 bytes is "1MB" and not "1000.0KB".
+        value = round(size / factor, 1)
+        if value >= 1:
             return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
     return f"{size}B"

@@ -1,11 +1,12 @@
 """Render the full default `pmtui.toml` with a comment per key (`pmtui init`).
 
-tomli-w writes every value, so the file loads back to exactly the defaults; the comments
-are added line by line around its output. Pure: returns text.
+tomli-w writes every scalar, so the file loads back to exactly the defaults; lists are
+joined inline around its output, and the comments added line by line. Pure: returns text.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import tomli_w
@@ -20,15 +21,36 @@ _HEADER = """\
 """
 
 
+_WIDTH = 88
+"""Longest line written, so the file reads well in an 80-100 column editor."""
+
+
 def _comment(text: str) -> str:
-    return f"# {text}\n"
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, _WIDTH - 2))
+
+
+def _value(value: Any) -> str:
+    """One value in TOML; lists inline (`["npm", "ci"]`) as DESIGN.md §3 writes them."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def _assignment(key: str, value: Any) -> str:
+    name = tomli_w.dumps({key: 0}).removesuffix(" = 0\n")
+    line = f"{name} = {_value(value)}\n"
+    if len(line) <= _WIDTH + 1 or not (isinstance(value, list) and value):
+        return line
+    # Too long for one line (the compat clusters): one item per line.
+    items = "".join(f"    {_value(item)},\n" for item in value)
+    return f"{name} = [\n{items}]\n"
 
 
 def _table(header: str, values: dict[str, Any], comment_prefix: str) -> str:
     out = [f"{header}\n"]
     for key, value in values.items():
         out.append(_comment(COMMENTS[f"{comment_prefix}.{key}"]))
-        out.append(tomli_w.dumps({key: value}))
+        out.append(_assignment(key, value))
     return "".join(out)
 
 
