@@ -43,14 +43,37 @@ class Problem:
         }
 
 
+_LOOKALIKES = str.maketrans({"l": "1", "i": "1", "o": "0"})
+"""Characters typed for one another (`1.l` for `1.1`), compared as the same."""
+
+_CUTOFF = 0.6
+"""How alike (difflib ratio) a candidate must be to count as a likely typo."""
+
+
 def closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like `word`, if any is close enough to be a likely typo."""
-    pool = list(candidates)
-    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    if matches:
-        return matches[0]
-    lowered = {candidate.lower(): candidate for candidate in pool}
-    return lowered.get(word.lower())
+    """The candidate most like `word`, if any is close enough to be a likely typo.
+
+    A candidate equal but for case or look-alike characters (`l` for `1`, `O` for `0`) wins;
+    else the most similar one; ties go to the candidate listed first, so the suggestion is
+    the same on every run and follows plan order.
+    """
+    pool = list(dict.fromkeys(candidates))
+    folded = word.lower().translate(_LOOKALIKES)
+    for candidate in pool:
+        if candidate.lower().translate(_LOOKALIKES) == folded:
+            return candidate
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    best: str | None = None
+    best_ratio = _CUTOFF
+    for candidate in pool:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() < best_ratio or matcher.quick_ratio() < best_ratio:
+            continue
+        ratio = matcher.ratio()
+        if ratio > best_ratio or (best is None and ratio >= best_ratio):
+            best, best_ratio = candidate, ratio
+    return best
 
 
 def did_you_mean(word: str, candidates: Iterable[str], fallback: str) -> str:

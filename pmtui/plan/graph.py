@@ -70,6 +70,10 @@ class PlanGraph:
     Tolerates an invalid plan so validation can run on it: the first definition of a
     duplicate id wins, unknown and self dependencies are left out, cycles are kept (see
     `cycles`). The analyses (`waves`, `critical_path`) need an acyclic graph.
+
+    In a `[SEQUENTIAL]` phase, a task under one that waits for the barrier waits through it
+    instead of on the barrier too: the same order with fewer edges, so in DESIGN's example
+    `dependencies("4.2") == ["4.1"]`.
     """
 
     def __init__(self, plan: Plan) -> None:
@@ -90,34 +94,40 @@ class PlanGraph:
             stage_tasks: list[str] = []
             for phase_index in phase_indexes:
                 phase = self.plan.phases[phase_index]
+                sequential = phase.mode is PhaseMode.SEQUENTIAL
+                # When the task above waits for the barrier (itself or up its chain), a task
+                # chained under it waits through it: no edge of its own, the same order.
                 above: Task | None = None
+                above_behind_barrier = False
                 for task in phase.tasks:
                     if self.tasks[task.id] is not task:
-                        above = task
-                        continue
+                        continue  # a later duplicate: only the first definition is a node
                     stage_tasks.append(task.id)
+                    chained = sequential and above is not None
+                    behind_barrier = False
                     if task.depends is None:
-                        if previous_stage_tasks:
-                            if barrier not in self.graph:
-                                self.graph.add_edges_from(
-                                    ((done, barrier) for done in previous_stage_tasks),
-                                    kind=EdgeKind.BARRIER,
-                                )
-                            self.graph.add_edge(barrier, task.id, kind=EdgeKind.BARRIER)
+                        behind_barrier = bool(previous_stage_tasks)
+                        if behind_barrier and not (chained and above_behind_barrier):
+                            self._wait_for_stage(barrier, previous_stage_tasks, task.id)
                     else:
                         for dependency in task.depends:
                             if dependency in self.tasks and dependency != task.id:
                                 self.graph.add_edge(dependency, task.id, kind=EdgeKind.DEPENDS)
-                    if (
-                        phase.mode is PhaseMode.SEQUENTIAL
-                        and above is not None
-                        and above.id != task.id
-                        and not self.graph.has_edge(above.id, task.id)
-                    ):
-                        self.graph.add_edge(above.id, task.id, kind=EdgeKind.SEQUENTIAL)
-                    above = task
+                    if chained and above is not None:  # `chained` implies `above`; for mypy
+                        if not self.graph.has_edge(above.id, task.id):
+                            self.graph.add_edge(above.id, task.id, kind=EdgeKind.SEQUENTIAL)
+                        behind_barrier = behind_barrier or above_behind_barrier
+                    above, above_behind_barrier = task, behind_barrier
             if stage_tasks:
                 previous_stage_tasks = stage_tasks
+
+    def _wait_for_stage(self, barrier: str, stage_tasks: list[str], task_id: str) -> None:
+        """Make `task_id` wait for every task of the previous stage, through its join node."""
+        if barrier not in self.graph:
+            self.graph.add_edges_from(
+                ((waited, barrier) for waited in stage_tasks), kind=EdgeKind.BARRIER
+            )
+        self.graph.add_edge(barrier, task_id, kind=EdgeKind.BARRIER)
 
     def dependencies(self, task_id: str) -> list[str]:
         """The tasks `task_id` waits for directly, barriers expanded, in plan order."""
@@ -242,9 +252,10 @@ class PlanGraph:
                 own = estimate(self.tasks[node])
             finish[node] = best_finish + own
             via[node] = best
-        if not finish:
+        if not self.tasks:
             return CriticalPath((), 0.0)
-        end = max(finish, key=lambda node: (finish[node], -self._order.get(node, 0)))
+        # The longest chain; between equally long ones, the one ending first in plan order.
+        end = max(self.tasks, key=lambda node: (finish[node], -self._order[node]))
         chain: list[str] = []
         cursor: str | None = end
         while cursor is not None:

@@ -17,18 +17,24 @@ from pmtui.plan.model import Phase, PhaseMode, Plan, Priority, Task, TaskSource
 KNOWN_KEYS = ("id", "agent", "depends", "priority", "files", "timeout", "retries", "estimate")
 
 _TASK_LINE = re.compile(r"^ ?[-*+][ \t]+\[([ xX])\][ \t]+(\S.*?)\s*$")
-_LOOSE_TASK_LINE = re.compile(r"^ ?[-*+][ \t]*\[[ \t]*[xX]?[ \t]*\]")
+_EMPTY_TASK_LINE = re.compile(r"^ ?[-*+][ \t]+\[[ xX]\][ \t]*$")
+_LOOSE_TASK_LINE = re.compile(
+    r"^ ?(?:[-*+]|\d+[.)])[ \t]*\[[ \t]*[xX]?[ \t]*\]"  # `- [] x`, `-[ ] x`, `1. [ ] x`
+)
+_INDENTED_TASK_LINE = re.compile(r"^[ \t]+(?=[-*+][ \t]+\[[ xX]\])")
 _PHASE_HEADING = re.compile(r"^##[ \t]+(.*?)[ \t#]*$")
 _TITLE_HEADING = re.compile(r"^#[ \t]+(.*?)[ \t#]*$")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)")
 _KEY_GROUP = re.compile(r"\([ \t]*([A-Za-z][\w-]*)[ \t]*:(?!//)[ \t]*([^()]*?)[ \t]*\)")
 _MARKER = re.compile(r"\[([A-Za-z]+)\]")
 _NUMBERED_PHASE = re.compile(
-    r"^(?:phase|stage|step|part)[ \t]+([A-Za-z0-9._-]+?)[ \t]*(?:[:.)\-–—][ \t]*|[ \t]+|$)(.*)$",
-    re.IGNORECASE,
+    r"^(?:phase|stage|step|part)[ \t]+(\w+(?:\.\w+)*)[ \t]*(?:[:.)\-–—][ \t]*|[ \t]+|$)(.*)$",
+    re.IGNORECASE | re.ASCII,
 )
 _LEADING_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)[.:)]?[ \t]+(.*)$")
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+_WORD = re.compile(r"\S+")
+_WHOLE_NUMBER = re.compile(r"^[ \t]*([0-9]+)[ \t]*$")
 _BACKTICKED = re.compile(r"`([^`\s]+)`")
 _BARE_PATH = re.compile(r"(?<![\w/.~-])((?:\./)?(?:src|tests?|docs)/[\w./*-]*[\w*])")
 _FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,9}$")
@@ -52,18 +58,19 @@ def extract_files(text: str) -> list[str]:
     """File paths mentioned in task text: backtick-quoted paths and `src/`, `tests/`, `docs/`.
 
     A backtick-quoted word counts when it looks like a path (has a `/` or a file extension);
-    `make test` or `--flag` do not.
+    `make test` or `--flag` do not. Paths come in the order they are mentioned.
     """
-    found: list[str] = []
+    found: list[tuple[int, str]] = []
     for match in _BACKTICKED.finditer(text):
         word = match.group(1).rstrip(".,;:")
         if word.startswith("-") or "://" in word or "(" in word:
             continue
         if "/" in word or _FILE_EXTENSION.search(word):
-            found.append(normalize_path(word))
+            found.append((match.start(1), normalize_path(word)))
     for match in _BARE_PATH.finditer(text):
-        found.append(normalize_path(match.group(1).rstrip(".,;:")))
-    return found
+        found.append((match.start(1), normalize_path(match.group(1).rstrip(".,;:"))))
+    found.sort(key=lambda item: item[0])
+    return [path for _, path in found]
 
 
 def normalize_path(path: str) -> str:
@@ -103,12 +110,15 @@ class _Parser:
         self.problems: list[Problem] = []
         self.title = ""
         self.phases: list[_PendingPhase] = []
+        self._leading_phase = False
+        """Whether `phases[0]` holds tasks written before any `## ` heading."""
 
     def error(self, line: int, col: int, message: str, hint: str) -> None:
         self.problems.append(Problem(self.path, line, col, message, hint))
 
     def run(self) -> Plan:
         self._scan()
+        self._number_leading_phase()
         tasks: list[Task] = []
         phases: list[Phase] = []
         for index, pending_phase in enumerate(self.phases):
@@ -127,6 +137,20 @@ class _Parser:
                 )
             )
         return Plan(path=self.path, title=self.title, phases=tuple(phases), tasks=tuple(tasks))
+
+    def _number_leading_phase(self) -> None:
+        """Number the phase of tasks written before any heading so its ids stay unique.
+
+        It is `1` unless a heading claims that number (`## Phase 1: …` after a few loose
+        tasks); then `0`, so generated ids such as `1.1` are not made twice.
+        """
+        taken = {phase.number for phase in self.phases[1:]}
+        if not self._leading_phase or "1" not in taken:
+            return
+        number = 0
+        while str(number) in taken:
+            number += 1
+        self.phases[0].number = str(number)
 
     def _scan(self) -> None:
         current: _PendingTask | None = None
@@ -155,6 +179,7 @@ class _Parser:
         if task_match:
             if not self.phases:
                 self.phases.append(_PendingPhase("1", "", PhaseMode.STAGED, number))
+                self._leading_phase = True
             phase = self.phases[-1]
             pending = _PendingTask(
                 line=number,
@@ -165,6 +190,24 @@ class _Parser:
             )
             phase.tasks.append(pending)
             return pending
+        if _EMPTY_TASK_LINE.match(line):
+            self.error(
+                number,
+                1,
+                "task has no title",
+                "say what the task should do after the checkbox, e.g. `- [ ] 1.1 Write the tests`",
+            )
+            return None
+        indented = _INDENTED_TASK_LINE.match(line)
+        if indented:
+            self.error(
+                number,
+                indented.end() + 1,
+                "this task line is indented, so it is not read as a task",
+                "start task lines at the beginning of the line; lines indented under a task "
+                "are that task's body",
+            )
+            return None
         if _LOOSE_TASK_LINE.match(line):
             self.error(
                 number,
@@ -176,7 +219,7 @@ class _Parser:
             return None
         phase_match = _PHASE_HEADING.match(line)
         if phase_match:
-            self._add_phase(number, phase_match.group(1))
+            self._add_phase(number, phase_match.group(1), phase_match.start(1) + 1)
             return None
         title_match = _TITLE_HEADING.match(line)
         if title_match and not self.title and not self.phases:
@@ -184,7 +227,7 @@ class _Parser:
             self.title = re.sub(r"^plan[ \t]*:[ \t]*", "", title, flags=re.IGNORECASE)
         return None
 
-    def _add_phase(self, line: int, heading: str) -> None:
+    def _add_phase(self, line: int, heading: str, heading_col: int) -> None:
         modes: list[PhaseMode] = []
         for match in _MARKER.finditer(heading):
             word = match.group(1).upper()
@@ -193,7 +236,7 @@ class _Parser:
             elif (suggestion := closest(word, _PHASE_MARKERS)) is not None:
                 self.error(
                     line,
-                    match.start() + 4,
+                    heading_col + match.start(),
                     f"unknown phase marker [{match.group(1)}]",
                     f"did you mean [{suggestion}]? A phase is [PARALLEL], [SEQUENTIAL] or neither",
                 )
@@ -239,11 +282,16 @@ class _TaskBuilder:
         text = self.pending.text
         offset = self.pending.text_col
         remaining = self._collect_keys(text, offset)
-        first_word, _, rest = remaining.strip().partition(" ")
+        first = _WORD.search(remaining)
+        first_word = first.group(0) if first else ""
         candidate = first_word.rstrip(":.") if len(first_word) > 1 else first_word
         written_id = candidate if is_written_id(candidate) else None
-        title = " ".join((rest if written_id else remaining).split())
-        id_col = offset + (len(text) - len(text.lstrip()))
+        if first is not None and written_id is not None:
+            id_col = offset + first.start()
+            title = " ".join(remaining[first.end() :].split())
+        else:
+            id_col = offset
+            title = " ".join(remaining.split())
         task_id = self._choose_id(written_id, generated_id)
         if not title:
             self.error(
@@ -288,6 +336,7 @@ class _TaskBuilder:
             key = match.group(1).lower()
             col = offset + match.start()
             pieces.append(text[position : match.start()])
+            pieces.append(" " * (match.end() - match.start()))
             position = match.end()
             if key not in KNOWN_KEYS:
                 self.error(
@@ -405,7 +454,8 @@ class _TaskBuilder:
         if "retries" not in self.values:
             return None
         value, col = self.values["retries"]
-        if not value.strip().isdigit():
+        number = _WHOLE_NUMBER.match(value)
+        if number is None:
             self.error(
                 col,
                 f"bad retries '{value}'",
@@ -413,7 +463,7 @@ class _TaskBuilder:
                 "retry",
             )
             return None
-        return int(value)
+        return int(number.group(1))
 
     def _body(self) -> tuple[str, str | None]:
         lines = self.pending.body_lines
@@ -465,11 +515,12 @@ def parse_plan(text: str, path: str = "plan.md") -> tuple[Plan, list[Problem]]:
         path: The file name used in problems.
 
     Returns:
-        The plan (as much of it as could be read) and the problems found while reading it.
+        The plan (as much of it as could be read) and the problems found while reading it,
+        in file order.
     """
     parser = _Parser(text, path)
     plan = parser.run()
     if not plan.title:
         stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         plan = Plan(path=plan.path, title=stem, phases=plan.phases, tasks=plan.tasks)
-    return plan, parser.problems
+    return plan, sorted(parser.problems, key=lambda problem: (problem.line, problem.col))

@@ -77,7 +77,9 @@ def _dependencies(plan: Plan, graph: PlanGraph) -> list[Problem]:
     problems = []
     suggestions_left = _MAX_SUGGESTIONS
     for task in plan.tasks:
-        for dependency, col in zip(task.depends or (), task.source.depends_cols, strict=True):
+        cols = task.source.depends_cols
+        for index, dependency in enumerate(task.depends or ()):
+            col = cols[index] if index < len(cols) else task.source.id_col
             if dependency == task.id:
                 problems.append(
                     Problem(
