@@ -1,0 +1,334 @@
+"""`pmtui check`, `pmtui init` and `pmtui demo` as a user runs them: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import random
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from pmtui.config.defaults import default_settings
+
+EXAMPLE = """\
+# Plan: Add OAuth login
+
+## Phase 1: Discovery
+- [ ] 1.1 Research providers (agent: product-manager)
+- [ ] 1.2 Audit `src/auth/session.py` (agent: security-agent)
+
+## Phase 2: Build
+- [ ] 2.1 Implement client in `src/auth/oauth.py` (agent: swebok-engineer) (depends: 1.1)
+    Indented lines under a task are its prompt body, handed to the agent.
+- [x] 2.2 Already done (agent: qa-engineer)
+- [ ] 2.3 Tests in `tests/test_oauth.py` (agent: qa-engineer) (depends: 2.1) (priority: high)
+
+## Phase 3: Docs [PARALLEL]
+- [ ] 3.1 Write the guide `docs/oauth.md` (agent: product-manager)
+
+## Phase 4: Release [SEQUENTIAL]
+- [ ] 4.1 Cut release (agent: release-agent) (priority: critical) (timeout: 10m)
+- [ ] 4.2 Announce (agent: product-manager)
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty current folder with no user config in reach."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "internal error" not in err
+    return code, out, err
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_summarises_the_design_example(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", EXAMPLE)
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_OK
+    assert err == ""
+    assert "plan.md: Add OAuth login — ok" in out
+    assert "phases         4 in 3 stages" in out
+    assert "tasks          8 (1 already done)" in out
+    assert "product-manager ×3" in out
+    assert "critical path  1.1 → 2.1 → 2.3 → 4.1 → 4.2  (~10m)" in out
+    assert "width          2" in out
+    assert "waves          5" in out
+    assert "1  1.1, 1.2" in out
+
+
+def test_check_json_prints_one_object_with_the_documented_keys(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", EXAMPLE)
+    code, out, _ = run(["check", "plan.md", "--json"], capsys)
+    assert code == EXIT_OK
+    report = json.loads(out)
+    assert report == {
+        "ok": True,
+        "errors": [],
+        "warnings": [],
+        "tasks": 8,
+        "critical_path": ["1.1", "2.1", "2.3", "4.1", "4.2"],
+        "critical_path_s": 600.0,
+        "width": 2,
+    }
+
+
+def test_check_reports_every_error_with_location_and_hint_and_exits_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md",
+        "# Plan: broken\n"
+        "## Phase 1\n"
+        "- [ ] 1.1 Research (agent: qa-enginer)\n"
+        "- [ ] 1.2 Build (depends: 1.l)\n"
+        "- [ ] 1.1 Again\n",
+    )
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.splitlines() == [
+        "plan.md:3:28: error: task 1.1 uses unknown agent 'qa-enginer'",
+        "    hint: did you mean 'qa-engineer'?",
+        "plan.md:4:27: error: task 1.2 depends on unknown task 1.l",
+        "    hint: did you mean '1.1'?",
+        "plan.md:5:7: error: duplicate task id 1.1 (first defined on line 3)",
+        "    hint: give this task another id, e.g. `1.1b`; other tasks' (depends: 1.1) mean line 3",
+        "3 errors.",
+    ]
+
+
+def test_check_json_lists_errors_with_file_line_col_message_hint(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A (depends: 1.2)\n- [ ] 1.2 B (depends: 1.1)\n"
+    )
+    code, out, _ = run(["check", "plan.md", "--json"], capsys)
+    assert code == EXIT_BAD_INPUT
+    report = json.loads(out)
+    assert report["ok"] is False
+    assert report["errors"] == [
+        {
+            "file": "plan.md",
+            "line": 2,
+            "col": 23,
+            "message": "dependency cycle: 1.1 → 1.2 → 1.1",
+            "hint": "1.1 (line 2) waits for 1.2 by its (depends: …); 1.2 (line 3) waits for "
+            "1.1 by its (depends: …); remove one of these dependencies",
+        }
+    ]
+    assert report["critical_path"] == [] and report["width"] == 0
+
+
+def test_check_warns_about_overlapping_files_but_exits_0(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n- [ ] 1.1 Edit `src/app.py`\n- [ ] 1.2 Also edit `src/app.py`\n",
+    )
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_OK
+    assert (
+        "plan.md:3:7: warning: tasks 1.1 and 1.2 may run at the same time and both touch "
+        "src/app.py" in err
+    )
+    assert err.rstrip().endswith("1 warning.")
+    assert "— ok" in out
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda d: None, "missing.md:1: error: no such file"),
+        (lambda d: (d / "missing.md").mkdir(), "missing.md:1: error: is a folder, not a file"),
+        (
+            lambda d: (d / "missing.md").write_bytes(b"# Plan\n- [ ] 1.1 caf\xe9\n"),
+            "missing.md:2:14: error: is not UTF-8 text (byte 0xe9)",
+        ),
+    ],
+    ids=["missing", "folder", "not-utf8"],
+)
+def test_check_explains_a_plan_file_it_cannot_read(
+    workdir: Path, capsys: pytest.CaptureFixture[str], setup: object, expected: str
+) -> None:
+    setup(workdir)  # type: ignore[operator]
+    code, _, err = run(["check", "missing.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.splitlines()[0] == expected
+    assert err.splitlines()[1].startswith("    hint: ")
+
+
+def test_check_explains_an_unreadable_plan(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = write(workdir / "plan.md", EXAMPLE)
+    real_read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self.name == plan.name:
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(self)
+
+    # Tests run as root here, where chmod 000 does not stop a read.
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    code, _, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.splitlines()[:2] == [
+        "plan.md:1: error: permission denied",
+        "    hint: make it readable: chmod u+r plan.md",
+    ]
+
+
+def test_check_reports_a_bad_config_next_to_the_plan(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", EXAMPLE)
+    write(
+        workdir / "pmtui.toml",
+        '[pool]\nmax_concurrent = 5\n\n[agents.qa-engineer]\ntimeout = "3x"\n',
+    )
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert (
+        err.splitlines()[0]
+        == "pmtui.toml:5: error: agents.qa-engineer.timeout: '3x' is not a duration "
+        "(use 90s, 5m, 1h30m, 0.5s or 1.5m)"
+    )
+
+
+def test_check_uses_only_the_config_named_by_the_option(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Review (agent: reviewer)\n")
+    write(workdir / "pmtui.toml", "[pool]\nmax_concurrent = 0\n")
+    write(workdir / "other.toml", '[agents.reviewer]\ncommand = ["reviewer", "{prompt}"]\n')
+    code, out, _ = run(["check", "plan.md", "--config", "other.toml"], capsys)
+    assert code == EXIT_OK
+    assert "reviewer ×1" in out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_check_on_random_bytes_explains_and_never_crashes(
+    workdir: Path, capsys: pytest.CaptureFixture[str], seed: int
+) -> None:
+    noise = random.Random(seed).randbytes(20_000)
+    (workdir / "noise.md").write_bytes(noise)
+    code, _, err = run(["check", "noise.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.startswith("noise.md:")
+
+
+def test_check_on_a_5_mb_file_gives_a_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prose = "Some notes about the plan, with `inline code` and (parentheses).\n" * 40
+    chunks = [
+        f"## Phase {n}\n- [ ] {n}.1 Step {n} in `src/m{n}.py`\n{prose}" for n in range(1, 1950)
+    ]
+    text = "# Plan: big\n" + "".join(chunks)
+    assert len(text.encode()) > 5_000_000
+    write(workdir / "big.md", text)
+    code, out, _ = run(["check", "big.md"], capsys)
+    assert code == EXIT_OK
+    assert "tasks          1949" in out
+
+
+def test_check_on_10000_tasks_gives_a_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["# Plan: wide"]
+    for phase in range(1, 101):
+        lines.append(f"## Phase {phase}")
+        lines.extend(f"- [ ] {phase}.{n} Task {n} (estimate: {n % 7 + 1}s)" for n in range(1, 101))
+    write(workdir / "wide.md", "\n".join(lines) + "\n")
+    code, out, _ = run(["check", "wide.md", "--json"], capsys)
+    assert code == EXIT_OK
+    report = json.loads(out)
+    assert report["tasks"] == 10_000
+    assert report["width"] == 100
+    assert len(report["critical_path"]) == 100
+    assert report["critical_path_s"] == 700.0
+
+
+def test_check_finds_a_cycle_of_1000_tasks(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["## Phase 1"]
+    lines.extend(f"- [ ] t{n} Step (depends: t{(n + 1) % 1000})" for n in range(1000))
+    write(workdir / "cycle.md", "\n".join(lines) + "\n")
+    code, _, err = run(["check", "cycle.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    first = err.splitlines()[0]
+    assert first.startswith("cycle.md:2:")
+    assert "dependency cycle: t0 → t1 → t2" in first and first.endswith("→ t999 → t0")
+    assert err.rstrip().endswith("1 error.")
+
+
+def test_init_writes_every_key_that_loads_back_to_the_defaults(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["init"], capsys)
+    assert code == EXIT_OK
+    assert "wrote" in out
+    written = (workdir / "pmtui.toml").read_text(encoding="utf-8")
+    assert tomllib.loads(written) == default_settings()
+    assert written.count("\n# ") > 50
+
+
+def test_init_refuses_to_overwrite_without_force(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", "# mine\n")
+    code, _, err = run(["init"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.splitlines() == [
+        "pmtui.toml: error: already exists; nothing written",
+        "    hint: run `pmtui init --force` to replace it with the defaults",
+    ]
+    assert (workdir / "pmtui.toml").read_text() == "# mine\n"
+    code, _, _ = run(["init", "--force"], capsys)
+    assert code == EXIT_OK
+    assert tomllib.loads((workdir / "pmtui.toml").read_text()) == default_settings()
+
+
+def test_init_config_is_used_by_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["init"], capsys)
+    write(workdir / "plan.md", EXAMPLE)
+    code, _, _ = run(["check", "plan.md"], capsys)
+    assert code == EXIT_OK
+
+
+def test_demo_checks_the_bundled_feature_plan(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["demo"], capsys)
+    assert code == EXIT_OK
+    assert "feature.md" in out
+    assert "critical path" in out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"])
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
