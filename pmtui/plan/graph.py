@@ -85,6 +85,7 @@ class PlanGraph:
         self.stages = stages_of(plan)
         self.graph: nx.DiGraph[str] = nx.DiGraph()
         self.graph.add_nodes_from(self.tasks)
+        self._waves: list[list[str]] | None = None
         self._add_edges()
 
     def _add_edges(self) -> None:
@@ -214,6 +215,11 @@ class PlanGraph:
 
         Tasks already done (`[x]`) are in no wave: they are satisfied from the start.
         """
+        if self._waves is None:
+            self._waves = self._compute_waves()
+        return [list(wave) for wave in self._waves]
+
+    def _compute_waves(self) -> list[list[str]]:
         level: dict[str, int] = {}
         waves: list[list[str]] = []
         for node in nx.topological_sort(self.graph):
@@ -265,9 +271,54 @@ class PlanGraph:
         chain.reverse()
         return CriticalPath(tuple(chain), finish[end])
 
-    def overlapping_files(self) -> list[tuple[tuple[Task, ...], tuple[str, ...]]]:
-        """Groups of tasks of one wave that touch the same files, with those files."""
-        found: list[tuple[tuple[Task, ...], tuple[str, ...]]] = []
-        for wave in self.waves():
-            found.extend(overlap_groups([self.tasks[task_id] for task_id in wave]))
+    def overlapping_files(self) -> list[tuple[tuple[Task, ...], tuple[str, ...], bool]]:
+        """Groups of remaining tasks that touch the same files and may run at the same time.
+
+        Two tasks may run at the same time when neither waits for the other, directly or
+        not — in one wave or not.
+
+        Returns:
+            `(tasks, paths, all_concurrent)`: the tasks (plan order) that may meet another
+            task of the group, the shared paths, and whether every pair of them may meet.
+        """
+        remaining = [task for task in self.tasks.values() if not task.done]
+        groups = overlap_groups(remaining)
+        if not groups:
+            return []
+        waits_for = self._transitive_waits()
+        position = {task_id: index for index, task_id in enumerate(self.tasks)}
+
+        def ordered(first: Task, second: Task) -> bool:
+            return bool(
+                waits_for[second.id] >> position[first.id] & 1
+                or waits_for[first.id] >> position[second.id] & 1
+            )
+
+        found: list[tuple[tuple[Task, ...], tuple[str, ...], bool]] = []
+        for tasks, paths in groups:
+            pairs = [
+                (first, second)
+                for index, first in enumerate(tasks)
+                for second in tasks[index + 1 :]
+            ]
+            meeting = [pair for pair in pairs if not ordered(*pair)]
+            if not meeting:
+                continue
+            involved = {task.id for pair in meeting for task in pair}
+            members = tuple(task for task in tasks if task.id in involved)
+            every_pair = len(meeting) == len(members) * (len(members) - 1) // 2
+            found.append((members, paths, every_pair))
         return found
+
+    def _transitive_waits(self) -> dict[str, int]:
+        """For each node, a bit mask (by plan position) of every task it waits for."""
+        position = {task_id: index for index, task_id in enumerate(self.tasks)}
+        masks: dict[str, int] = {}
+        for node in nx.topological_sort(self.graph):
+            mask = 0
+            for pred in self.graph.predecessors(node):
+                mask |= masks[pred]
+                if not is_barrier(pred):
+                    mask |= 1 << position[pred]
+            masks[node] = mask
+        return masks

@@ -160,18 +160,22 @@ def _cycle_problem(plan: Plan, steps: list[CycleStep]) -> Problem:
 
 def _overlaps(plan: Plan, graph: PlanGraph) -> list[Problem]:
     problems = []
-    for tasks, paths in graph.overlapping_files():
+    for tasks, paths, every_pair in graph.overlapping_files():
         ids = [task.id for task in tasks]
-        names = " and ".join([", ".join(ids[:-1]), ids[-1]]) if len(ids) > 1 else ids[0]
+        names = " and ".join([", ".join(ids[:-1]), ids[-1]])
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         last = tasks[-1]
-        both = "both" if len(ids) == 2 else "all"
+        if every_pair:
+            both = "both" if len(ids) == 2 else "all"
+            message = f"tasks {names} may run at the same time and {both} touch {shown}"
+        else:
+            message = f"tasks {names} touch {shown}, and some of them may run at the same time"
         problems.append(
             Problem(
                 plan.path,
                 last.line,
                 last.source.files_col or last.source.id_col,
-                f"tasks {names} may run at the same time and {both} touch {shown}",
+                message,
                 f"pmtui runs them one at a time in a shared workspace (file lock) and merges "
                 f"them one by one when isolated; to choose the order, add (depends: "
                 f"{ids[-2]}) to {last.id} or put them in a [SEQUENTIAL] phase",

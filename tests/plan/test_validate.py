@@ -396,6 +396,42 @@ def test_no_overlap_warning_when_one_task_is_done() -> None:
     assert check("- [x] 1.1 a `src/a.py`\n- [ ] 1.2 b `src/a.py`\n") == []
 
 
+def test_overlap_warning_for_unordered_tasks_of_different_waves() -> None:
+    # 1.3 lands in wave 2 (after 1.1) and 1.2 in wave 1, yet nothing orders 1.2 and 1.3.
+    problems = check(
+        "- [ ] 1.1 a (depends: none)\n"
+        "- [ ] 1.2 b `src/a.py` (depends: none)\n"
+        "- [ ] 1.3 c `src/a.py` (depends: 1.1)\n"
+    )
+
+    assert [problem.message for problem in problems] == [
+        "tasks 1.2 and 1.3 may run at the same time and both touch src/a.py"
+    ]
+
+
+def test_no_overlap_warning_when_ordered_through_a_chain() -> None:
+    assert (
+        check(
+            "- [ ] 1.1 a `src/a.py` (depends: none)\n"
+            "- [ ] 1.2 b (depends: 1.1)\n"
+            "- [ ] 1.3 c `src/a.py` (depends: 1.2)\n"
+        )
+        == []
+    )
+
+
+def test_partly_ordered_group_says_only_some_may_meet() -> None:
+    problems = check(
+        "- [ ] 1.1 a `x.py` (depends: none)\n"
+        "- [ ] 1.2 b `x.py` (depends: 1.1)\n"
+        "- [ ] 1.3 c `x.py` (depends: none)\n"
+    )
+
+    assert [problem.message for problem in problems] == [
+        "tasks 1.1, 1.2 and 1.3 touch x.py, and some of them may run at the same time"
+    ]
+
+
 def test_overlap_through_a_directory_is_a_warning() -> None:
     problems = check("- [ ] 1.1 a (files: src/auth/)\n- [ ] 1.2 b `src/auth/oauth.py`\n")
 
