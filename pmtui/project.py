@@ -104,7 +104,7 @@ def _shown(path: Path) -> str:
 def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
     """Read, parse and validate a plan with its config; never raises on bad input."""
     config, config_problems = load_config_for(plan_path, config_file)
-    shown = str(plan_path)
+    shown = _shown(plan_path)
     try:
         text = read_text(plan_path, shown)
     except SourceError as error:
