@@ -11,21 +11,24 @@ import textwrap
 from dataclasses import dataclass, field
 
 from pmtui.config.units import DURATION_EXAMPLES, UnitError, parse_duration
-from pmtui.plan.errors import Problem, closest, did_you_mean
+from pmtui.plan.errors import Problem, Severity, closest, did_you_mean
 from pmtui.plan.model import Phase, PhaseMode, Plan, Priority, Task, TaskSource
 
 KNOWN_KEYS = ("id", "agent", "depends", "priority", "files", "timeout", "retries", "estimate")
 
-_TASK_LINE = re.compile(r"^ ?[-*+][ \t]+\[([ xX])\][ \t]+(\S.*?)\s*$")
+# Patterns end in a greedy `(.*)`: trailing blanks are stripped in code, because a lazy
+# group followed by `\s*$` backtracks quadratically over a long run of spaces.
+_TASK_LINE = re.compile(r"^ ?[-*+][ \t]+\[([ xX])\][ \t]+(\S.*)$")
 _EMPTY_TASK_LINE = re.compile(r"^ ?[-*+][ \t]+\[[ xX]\][ \t]*$")
 _LOOSE_TASK_LINE = re.compile(
     r"^ ?(?:[-*+]|\d+[.)])[ \t]*\[[ \t]*[xX]?[ \t]*\]"  # `- [] x`, `-[ ] x`, `1. [ ] x`
 )
 _INDENTED_TASK_LINE = re.compile(r"^[ \t]+(?=[-*+][ \t]+\[[ xX]\])")
-_PHASE_HEADING = re.compile(r"^##[ \t]+(.*?)[ \t#]*$")
-_TITLE_HEADING = re.compile(r"^#[ \t]+(.*?)[ \t#]*$")
+_PHASE_HEADING = re.compile(r"^##[ \t]+(.*)$")
+_TITLE_HEADING = re.compile(r"^#[ \t]+(.*)$")
+_SUBHEADING_PHASE = re.compile(r"^#{3,6}[ \t]+((?:phase|stage|step)[ \t]+\w+)", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)")
-_KEY_GROUP = re.compile(r"\([ \t]*([A-Za-z][\w-]*)[ \t]*:(?!//)[ \t]*([^()]*?)[ \t]*\)")
+_KEY_GROUP = re.compile(r"\([ \t]*([A-Za-z][\w-]*)[ \t]*:(?!//)([^()]*)\)")
 _MARKER = re.compile(r"\[([A-Za-z]+)\]")
 _NUMBERED_PHASE = re.compile(
     r"^(?:phase|stage|step|part)[ \t]+(\w+(?:\.\w+)*)[ \t]*(?:[:.)\-–—][ \t]*|[ \t]+|$)(.*)$",
@@ -37,11 +40,23 @@ _WORD = re.compile(r"\S+")
 _WHOLE_NUMBER = re.compile(r"^[ \t]*([0-9]+)[ \t]*$")
 _BACKTICKED = re.compile(r"`([^`\s]+)`")
 _BARE_PATH = re.compile(r"(?<![\w/.~-])((?:\./)?(?:src|tests?|docs)/[\w./*-]*[\w*])")
-_FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,9}$")
+_FILE_EXTENSION = re.compile(r"(?:^|[^/.]|/)\.[A-Za-z][A-Za-z0-9]{0,4}$")
+"""A file name: an extension of up to 5 characters (`app.py`, `x.h`) or a dotfile (`.env`);
+not `config.timeout`."""
+_NOT_FILES = frozenset({"e.g", "i.e"})
 _SCRIPT_LANGUAGES = frozenset({"sh", "bash", "shell"})
 _PHASE_MARKERS = {"PARALLEL": PhaseMode.PARALLEL, "SEQUENTIAL": PhaseMode.SEQUENTIAL}
 _PRIORITIES = tuple(priority.value for priority in Priority)
 TASK_EXAMPLE = "- [ ] 1.1 Describe the task (agent: demo)"
+
+
+def _heading_text(text: str) -> str:
+    """A heading's text without trailing blanks and an optional closing run of `#`."""
+    text = text.rstrip(" \t")
+    without_hashes = text.rstrip("#")
+    if without_hashes != text and (not without_hashes or without_hashes[-1] in " \t"):
+        text = without_hashes.rstrip(" \t")
+    return text
 
 
 def is_written_id(word: str) -> bool:
@@ -65,12 +80,24 @@ def extract_files(text: str) -> list[str]:
         word = match.group(1).rstrip(".,;:")
         if word.startswith("-") or "://" in word or "(" in word:
             continue
+        if word.lower() in _NOT_FILES:
+            continue
         if "/" in word or _FILE_EXTENSION.search(word):
             found.append((match.start(1), normalize_path(word)))
     for match in _BARE_PATH.finditer(text):
         found.append((match.start(1), normalize_path(match.group(1).rstrip(".,;:"))))
     found.sort(key=lambda item: item[0])
-    return [path for _, path in found]
+    return [path for _, path in found if is_plausible_path(path)]
+
+
+MAX_PATH_CHARS = 4096
+MAX_PATH_DEPTH = 64
+"""Longer or deeper than this is no real path; comparing such entries costs quadratic time."""
+
+
+def is_plausible_path(path: str) -> bool:
+    """Whether a path entry is short and shallow enough to be a real path."""
+    return len(path) <= MAX_PATH_CHARS and path.count("/") <= MAX_PATH_DEPTH
 
 
 def normalize_path(path: str) -> str:
@@ -155,6 +182,7 @@ class _Parser:
     def _scan(self) -> None:
         current: _PendingTask | None = None
         fence: str | None = None
+        fence_line = 0
         for number, line in enumerate(self.lines, start=1):
             if current is not None and (not line.strip() or line[:1] in (" ", "\t")):
                 current.body_lines.append(line)
@@ -170,9 +198,20 @@ class _Parser:
                     fence = None
                 continue
             if fence_match:
-                fence = fence_match.group(1)
+                fence, fence_line = fence_match.group(1), number
                 continue
             current = self._scan_line(number, line)
+        if fence is not None:
+            self.unclosed_fence(fence_line, fence)
+
+    def unclosed_fence(self, line: int, fence: str) -> None:
+        self.error(
+            line,
+            1,
+            f"this code fence ({fence}) is never closed, so the rest of the file is read as code",
+            f"close it with a line of {fence}; in a task's body indent every line of the block, "
+            "the script included, or the first unindented line ends the body",
+        )
 
     def _scan_line(self, number: int, line: str) -> _PendingTask | None:
         task_match = _TASK_LINE.match(line)
@@ -183,7 +222,7 @@ class _Parser:
             phase = self.phases[-1]
             pending = _PendingTask(
                 line=number,
-                text=task_match.group(2),
+                text=task_match.group(2).rstrip(),
                 text_col=task_match.start(2) + 1,
                 done=task_match.group(1) in "xX",
                 phase=len(self.phases) - 1,
@@ -219,12 +258,25 @@ class _Parser:
             return None
         phase_match = _PHASE_HEADING.match(line)
         if phase_match:
-            self._add_phase(number, phase_match.group(1), phase_match.start(1) + 1)
+            self._add_phase(number, _heading_text(phase_match.group(1)), phase_match.start(1) + 1)
             return None
         title_match = _TITLE_HEADING.match(line)
         if title_match and not self.title and not self.phases:
-            title = title_match.group(1)
+            title = _heading_text(title_match.group(1))
             self.title = re.sub(r"^plan[ \t]*:[ \t]*", "", title, flags=re.IGNORECASE)
+        subheading = _SUBHEADING_PHASE.match(line)
+        if subheading:
+            self.problems.append(
+                Problem(
+                    self.path,
+                    number,
+                    1,
+                    f"'{subheading.group(1)}' is a subheading, read as text: its tasks stay in "
+                    "the phase above",
+                    f"phase headings use two #: write `## {subheading.group(1)}: …`",
+                    Severity.WARNING,
+                )
+            )
         return None
 
     def _add_phase(self, line: int, heading: str, heading_col: int) -> None:
@@ -249,8 +301,7 @@ class _Parser:
                 "its tasks one after another",
             )
         mode = modes[0] if modes else PhaseMode.STAGED
-        title = re.sub(r"[ \t]*\[(?:PARALLEL|SEQUENTIAL)\][ \t]*", " ", heading, flags=re.I)
-        title = title.strip()
+        title = " ".join(re.sub(r"\[(?:PARALLEL|SEQUENTIAL)\]", " ", heading, flags=re.I).split())
         ordinal = str(len(self.phases) + 1)
         numbered = _NUMBERED_PHASE.match(title) or _LEADING_NUMBER.match(title)
         if numbered and is_written_id(numbered.group(1)):
@@ -354,7 +405,10 @@ class _TaskBuilder:
                     f"{self.values[key][1]}, is used",
                 )
                 continue
-            self.values[key] = (match.group(2), offset + match.start(2))
+            raw_value = match.group(2)
+            value = raw_value.strip(" \t")
+            leading = len(raw_value) - len(raw_value.lstrip(" \t"))
+            self.values[key] = (value, offset + match.start(2) + leading)
         pieces.append(text[position:])
         return "".join(pieces)
 
@@ -466,18 +520,19 @@ class _TaskBuilder:
         return int(number.group(1))
 
     def _body(self) -> tuple[str, str | None]:
-        lines = self.pending.body_lines
+        lines = [line.expandtabs(4) for line in self.pending.body_lines]
         while lines and not lines[-1].strip():
             lines.pop()
-        body = textwrap.dedent("\n".join(lines).expandtabs(4)).strip("\n")
+        body = textwrap.dedent("\n".join(lines)).strip("\n")
         script_parts: list[str] = []
         fence: str | None = None
+        fence_line = 0
         in_script = False
-        for line in body.split("\n"):
+        for offset, line in enumerate(lines, start=1):
             match = _FENCE.match(line)
             if fence is None:
                 if match:
-                    fence = match.group(1)
+                    fence, fence_line = match.group(1), self.line + offset
                     in_script = match.group(2).lower() in _SCRIPT_LANGUAGES
                 continue
             if match and match.group(1).startswith(fence[0]) and len(match.group(1)) >= len(fence):
@@ -485,6 +540,8 @@ class _TaskBuilder:
                 continue
             if in_script:
                 script_parts.append(line)
+        if fence is not None:
+            self.parser.unclosed_fence(fence_line, fence)
         script = textwrap.dedent("\n".join(script_parts)) + "\n" if script_parts else None
         return body, script
 
@@ -492,11 +549,20 @@ class _TaskBuilder:
         files: list[str] = []
         if "files" in self.values:
             value, col = self.values["files"]
-            for word in value.split(","):
-                path = word.strip().strip("`")
-                if path:
-                    files.append(normalize_path(path))
-            if not files:
+            words = [word.strip().strip("`") for word in value.split(",")]
+            for path in words:
+                if not path:
+                    continue
+                if not is_plausible_path(path):
+                    self.error(
+                        col,
+                        f"a path in (files: …) is over {MAX_PATH_CHARS} characters or "
+                        f"{MAX_PATH_DEPTH} folders deep",
+                        "list real paths, separated by commas",
+                    )
+                    continue
+                files.append(normalize_path(path))
+            if not any(words):
                 self.error(
                     col,
                     "empty (files: …)",

@@ -566,11 +566,71 @@ def test_longer_fence_is_closed_only_by_as_long_a_fence() -> None:
     assert [task.id for task in plan.tasks] == ["1.1"]
 
 
-def test_unclosed_top_level_fence_hides_the_rest() -> None:
+def test_unclosed_top_level_fence_hides_the_rest_and_says_so() -> None:
     plan, problems = parse_plan("- [ ] 1.1 Shown\n```\n- [ ] 1.2 Hidden\n")
 
     assert [task.id for task in plan.tasks] == ["1.1"]
-    assert problems == []
+    assert [(p.line, p.col, p.message) for p in problems] == [
+        (2, 1, "this code fence (```) is never closed, so the rest of the file is read as code")
+    ]
+    assert problems[0].hint.startswith("close it with a line of ```")
+
+
+def test_unindented_script_line_ends_the_body_and_the_stray_fence_is_reported() -> None:
+    text = "- [ ] 1.1 run it\n    ```sh\necho hi\n    ```\n- [ ] 1.2 second\n- [ ] 1.3 third\n"
+    plan, problems = parse_plan(text)
+
+    assert [task.id for task in plan.tasks] == ["1.1"]
+    assert [(p.line, p.message.split(",")[0]) for p in problems] == [
+        (2, "this code fence (```) is never closed"),
+        (4, "this code fence (```) is never closed"),
+    ]
+
+
+def test_unclosed_fence_in_a_body_is_reported_at_its_line() -> None:
+    plan, problems = parse_plan("## P\n- [ ] 1.1 run\n\n    ~~~sh\n    echo hi\n- [ ] 1.2 next\n")
+
+    assert [task.id for task in plan.tasks] == ["1.1", "1.2"]
+    assert [(p.line, p.message.split(" (")[0]) for p in problems] == [(4, "this code fence")]
+
+
+def test_phase_like_subheading_is_a_warning() -> None:
+    _, problems = parse_plan("## Phase 1\n- [ ] 1.1 a\n### Phase 2: Build\n- [ ] 2.1 b\n")
+
+    assert [(p.line, p.severity.value, p.message) for p in problems] == [
+        (
+            3,
+            "warning",
+            "'Phase 2' is a subheading, read as text: its tasks stay in the phase above",
+        )
+    ]
+    assert problems[0].hint == "phase headings use two #: write `## Phase 2: …`"
+
+
+def test_closing_hashes_of_a_heading_are_dropped_but_not_a_hash_in_a_word() -> None:
+    plan, _ = parse_plan("# Plan: Port to C# #\n## Phase 1: C# ##\n- [ ] 1.1 a\n")
+
+    assert plan.title == "Port to C#"
+    assert plan.phases[0].title == "C#"
+
+
+def test_long_runs_of_blanks_parse_in_linear_time() -> None:
+    blanks = " " * 300_000
+    text = (
+        f"# Plan: x{blanks}y\n## Phase 1{blanks}z\n- [ ] 1.1 a{blanks}b\n"
+        f"- [ ] 1.2 c (agent: {blanks}\n"
+    )
+    plan, _ = parse_plan(text)
+
+    assert plan.title == f"x{blanks}y"
+    assert plan.phases[0].title == "z"
+    assert [task.title for task in plan.tasks] == ["a b", "c (agent:"]
+
+
+def test_e_g_in_backticks_is_not_a_file_but_short_names_are() -> None:
+    task = only_task("- [ ] 1.1 see `e.g.` and `x.h` and `.env`\n")
+
+    assert task.files == ("x.h", ".env")
 
 
 # --- Files ----------------------------------------------------------------------------------
