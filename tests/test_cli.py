@@ -332,3 +332,26 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main(["frobnicate"])
     assert exit_info.value.code == EXIT_BAD_INPUT
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_check_on_5_mb_of_garbled_task_lines_finishes_with_capped_output(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(3)
+    alphabet = "ab (:)[]`/ x1."
+    lines = ["- [ ] " + "".join(rng.choice(alphabet) for _ in range(60)) for _ in range(75_000)]
+    write(workdir / "garbled.md", "\n".join(lines))
+    code, _, err = run(["check", "garbled.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert "more problems not shown (pmtui check --json lists them all)" in err
+    assert len(err.splitlines()) < 500
+
+
+def test_check_on_thousands_of_glob_files_finishes(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["## P"] + [f"- [ ] t{n} Edit `src/m{n}/*.py`" for n in range(3000)]
+    write(workdir / "globs.md", "\n".join(lines) + "\n")
+    code, out, _ = run(["check", "globs.md"], capsys)
+    assert code == EXIT_OK
+    assert "tasks          3000" in out

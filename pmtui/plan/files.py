@@ -13,6 +13,10 @@ from pmtui.plan.model import Task
 
 _GLOB_CHARS = frozenset("*?[")
 
+MAX_GLOB_COMPARISONS = 250_000
+"""Globs are compared with every path; past this many comparisons the rest are skipped, so
+a plan of thousands of globs is checked in bounded time (the warning is advisory)."""
+
 
 def is_glob(path: str) -> bool:
     """Whether a path entry is a pattern such as `src/**/*.py`."""
@@ -116,7 +120,7 @@ def overlap_groups(tasks: Sequence[Task]) -> list[tuple[tuple[Task, ...], tuple[
     """Groups of tasks that touch the same files, with those files.
 
     Linear in the number of paths for plain paths and directories; only glob entries are
-    compared against every path.
+    compared against every path, up to `MAX_GLOB_COMPARISONS`.
 
     Returns:
         `(tasks, paths)` pairs: every task of `tasks` touches every path of `paths`; tasks in
@@ -137,14 +141,22 @@ def overlap_groups(tasks: Sequence[Task]) -> list[tuple[tuple[Task, ...], tuple[
     for path in plain_paths:
         for directory in _ancestors(path):
             touching[path].extend(touching.get(directory, ()))
+    budget = MAX_GLOB_COMPARISONS
     for pattern, owner in globs:
         shown.setdefault(pattern, pattern)
+        touching.setdefault(pattern, []).append(owner)
+        if budget < len(plain_paths):
+            continue
+        budget -= len(plain_paths)
         for path in plain_paths:
             if paths_overlap(pattern, path):
                 touching[path].append(owner)
-        touching.setdefault(pattern, []).append(owner)
     for index, (pattern, owner) in enumerate(globs):
-        for other_pattern, other in globs[index + 1 :]:
+        others = globs[index + 1 :]
+        if budget < len(others):
+            break
+        budget -= len(others)
+        for other_pattern, other in others:
             if other is not owner and paths_overlap(pattern, other_pattern):
                 touching[pattern].append(other)
     order = {id(task): position for position, task in enumerate(tasks)}

@@ -11,7 +11,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +21,10 @@ from pmtui.plan.files import overlap_groups
 from pmtui.plan.model import PhaseMode, Plan, Task
 
 BARRIER_PREFIX = "#stage"
+
+MAX_REACHABILITY_BITS = 40_000_000
+"""Exact "may run at the same time" needs nodes × overlapping tasks bits (5 MB here); above
+it the overlap check falls back to comparing the tasks of one wave."""
 
 
 class EdgeKind(StrEnum):
@@ -285,40 +289,52 @@ class PlanGraph:
         groups = overlap_groups(remaining)
         if not groups:
             return []
-        waits_for = self._transitive_waits()
-        position = {task_id: index for index, task_id in enumerate(self.tasks)}
-
-        def ordered(first: Task, second: Task) -> bool:
-            return bool(
-                waits_for[second.id] >> position[first.id] & 1
-                or waits_for[first.id] >> position[second.id] & 1
-            )
-
+        members = list(dict.fromkeys(task.id for tasks, _ in groups for task in tasks))
+        if self.graph.number_of_nodes() * len(members) > MAX_REACHABILITY_BITS:
+            return self._overlaps_by_wave()
+        bit = {task_id: 1 << index for index, task_id in enumerate(members)}
+        before = self._reach_masks(bit, self.graph.predecessors, reverse=False)
+        after = self._reach_masks(bit, self.graph.successors, reverse=True)
         found: list[tuple[tuple[Task, ...], tuple[str, ...], bool]] = []
         for tasks, paths in groups:
-            pairs = [
-                (first, second)
-                for index, first in enumerate(tasks)
-                for second in tasks[index + 1 :]
-            ]
-            meeting = [pair for pair in pairs if not ordered(*pair)]
-            if not meeting:
+            group = 0
+            for task in tasks:
+                group |= bit[task.id]
+            # A task meets the group when some member is neither before nor after it.
+            involved = tuple(
+                task
+                for task in tasks
+                if (before[task.id] | after[task.id] | bit[task.id]) & group != group
+            )
+            if not involved:
                 continue
-            involved = {task.id for pair in meeting for task in pair}
-            members = tuple(task for task in tasks if task.id in involved)
-            every_pair = len(meeting) == len(members) * (len(members) - 1) // 2
-            found.append((members, paths, every_pair))
+            every_pair = all(before[task.id] & group == 0 for task in tasks)
+            found.append((involved, paths, every_pair))
         return found
 
-    def _transitive_waits(self) -> dict[str, int]:
-        """For each node, a bit mask (by plan position) of every task it waits for."""
-        position = {task_id: index for index, task_id in enumerate(self.tasks)}
+    def _overlaps_by_wave(self) -> list[tuple[tuple[Task, ...], tuple[str, ...], bool]]:
+        """DESIGN's cheaper rule for huge plans: overlaps among the tasks of one wave."""
+        found: list[tuple[tuple[Task, ...], tuple[str, ...], bool]] = []
+        for wave in self.waves():
+            for tasks, paths in overlap_groups([self.tasks[task_id] for task_id in wave]):
+                found.append((tasks, paths, True))
+        return found
+
+    def _reach_masks(
+        self,
+        bit: dict[str, int],
+        neighbours: Callable[[str], Iterable[str]],
+        *,
+        reverse: bool,
+    ) -> dict[str, int]:
+        """For each node, the bits (of `bit`) of the tasks it reaches through `neighbours`."""
+        order = list(nx.topological_sort(self.graph))
+        if reverse:
+            order.reverse()
         masks: dict[str, int] = {}
-        for node in nx.topological_sort(self.graph):
+        for node in order:
             mask = 0
-            for pred in self.graph.predecessors(node):
-                mask |= masks[pred]
-                if not is_barrier(pred):
-                    mask |= 1 << position[pred]
+            for other in neighbours(node):
+                mask |= masks[other] | bit.get(other, 0)
             masks[node] = mask
         return masks

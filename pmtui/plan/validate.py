@@ -140,29 +140,49 @@ _WHY = {
 }
 
 
+_MAX_IDS_SHOWN = 10
+"""Long cycles and crowded files name this many tasks, then say how many more."""
+_MAX_OVERLAP_WARNINGS = 50
+
+
+def _name_list(ids: list[str]) -> str:
+    """`a and b`, `a, b and c`, or the first few and `… and N more`."""
+    if len(ids) > _MAX_IDS_SHOWN:
+        return ", ".join(ids[:_MAX_IDS_SHOWN]) + f" … and {len(ids) - _MAX_IDS_SHOWN} more"
+    return " and ".join([", ".join(ids[:-1]), ids[-1]])
+
+
 def _cycle_problem(plan: Plan, steps: list[CycleStep]) -> Problem:
     first = steps[0].task
-    chain = " → ".join([*(step.task.id for step in steps), first.id])
+    ids = [step.task.id for step in steps]
+    if len(ids) > _MAX_IDS_SHOWN + 2:
+        ids = [*ids[:_MAX_IDS_SHOWN], f"… {len(steps) - _MAX_IDS_SHOWN - 1} more", ids[-1]]
+    chain = " → ".join([*ids, first.id])
+    shown_steps = steps[:_MAX_IDS_SHOWN]
     reasons = "; ".join(
         f"{step.task.id} (line {step.task.line}) waits for {step.waits_for.id} by {_WHY[step.kind]}"
-        for step in steps
+        for step in shown_steps
     )
+    if len(steps) > len(shown_steps):
+        reasons += f"; … ({len(steps)} tasks in the cycle)"
     col = first.source.depends_cols[0] if first.source.depends_cols else first.source.id_col
-    uses_barrier = any(step.kind is EdgeKind.BARRIER for step in steps)
     fix = "remove one of these dependencies"
-    if uses_barrier:
+    if any(step.kind is EdgeKind.BARRIER for step in steps):
         fix += (
             " (a task without (depends: …) waits for the whole previous stage; give it an "
             "explicit (depends: …) to wait for less)"
         )
+    if any(step.kind is EdgeKind.SEQUENTIAL for step in steps):
+        fix += " or move a task out of the [SEQUENTIAL] phase"
     return Problem(plan.path, first.line, col, f"dependency cycle: {chain}", f"{reasons}; {fix}")
 
 
 def _overlaps(plan: Plan, graph: PlanGraph) -> list[Problem]:
     problems = []
-    for tasks, paths, every_pair in graph.overlapping_files():
+    overlaps = graph.overlapping_files()
+    for tasks, paths, every_pair in overlaps[:_MAX_OVERLAP_WARNINGS]:
         ids = [task.id for task in tasks]
-        names = " and ".join([", ".join(ids[:-1]), ids[-1]])
+        names = _name_list(ids)
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         last = tasks[-1]
         if every_pair:
@@ -179,6 +199,19 @@ def _overlaps(plan: Plan, graph: PlanGraph) -> list[Problem]:
                 f"pmtui runs them one at a time in a shared workspace (file lock) and merges "
                 f"them one by one when isolated; to choose the order, add (depends: "
                 f"{ids[-2]}) to {last.id} or put them in a [SEQUENTIAL] phase",
+                Severity.WARNING,
+            )
+        )
+    if len(overlaps) > _MAX_OVERLAP_WARNINGS:
+        last = overlaps[_MAX_OVERLAP_WARNINGS][0][-1]
+        problems.append(
+            Problem(
+                plan.path,
+                last.line,
+                last.source.id_col,
+                f"{len(overlaps) - _MAX_OVERLAP_WARNINGS} more groups of tasks may touch the "
+                "same files at the same time",
+                "fix the warnings above first; list each task's files with (files: …)",
                 Severity.WARNING,
             )
         )

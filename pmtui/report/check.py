@@ -18,11 +18,18 @@ def _ids(ids: list[str]) -> str:
     return shown + (f" … and {len(ids) - _MAX_IDS_SHOWN} more" if len(ids) > _MAX_IDS_SHOWN else "")
 
 
+MAX_PROBLEMS_SHOWN = 200
+"""A file of garbage yields an error per line; past this many, the rest are counted."""
+
+
 def render_problems(project: Project) -> str:
-    """Every problem, errors and warnings in file order, then a count line."""
+    """Every problem (up to `MAX_PROBLEMS_SHOWN`), in file order, then a count line."""
     if not project.problems:
         return ""
-    lines = [problem.render() for problem in project.problems]
+    lines = [problem.render() for problem in project.problems[:MAX_PROBLEMS_SHOWN]]
+    hidden = len(project.problems) - MAX_PROBLEMS_SHOWN
+    if hidden > 0:
+        lines.append(f"… {hidden} more problems not shown (pmtui check --json lists them all)")
     errors, warnings = len(project.errors), len(project.warnings)
     counts = []
     if errors:

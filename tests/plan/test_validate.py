@@ -244,8 +244,22 @@ def test_thousand_task_cycle_is_found() -> None:
     assert len(problems) == 1
     message = problems[0].message
     assert message.startswith("dependency cycle: t0 → t999 → t998 → ")
-    assert message.endswith(" → t1 → t0")
-    assert message.count("→") == 1000
+    assert message.endswith(" → … 989 more → t1 → t0")
+    assert message.count("→") == 12
+    assert problems[0].hint.endswith(
+        "; … (1000 tasks in the cycle); remove one of these dependencies"
+    )
+
+
+def test_crowded_file_warning_names_ten_tasks_then_counts_the_rest() -> None:
+    lines = [f"- [ ] t{n} Task `src/app.py` (depends: none)" for n in range(30)]
+
+    (problem,) = check("\n".join(lines) + "\n")
+
+    assert problem.message == (
+        "tasks t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 … and 20 more may run at the same time "
+        "and all touch src/app.py"
+    )
 
 
 def test_self_dependency_is_reported_once_and_not_as_a_cycle() -> None:
