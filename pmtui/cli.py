@@ -80,7 +80,9 @@ def _init(force: bool) -> int:
             "    hint: run pmtui init in a folder you can write to\n"
         )
         return EXIT_BAD_INPUT
-    sys.stdout.write(f"wrote {target} (every key with its default; delete what you keep)\n")
+    sys.stdout.write(
+        f"wrote {target} (every key with its default; delete what you do not change)\n"
+    )
     return EXIT_OK
 
 

@@ -110,8 +110,8 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
     except SourceError as error:
         return Project(None, None, config, (*config_problems, _source_problem(error)))
     plan, problems = parse_plan(text, shown)
-    if config is None:
-        return Project(plan, None, None, (*config_problems, *problems))
-    graph, plan_problems = validate_plan(plan, agents=config.agents.keys())
+    agents = config.agents.keys() if config is not None else None
+    graph, plan_problems = validate_plan(plan, agents=agents)
     merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
-    return Project(plan, graph, config, tuple(merged))
+    # Config problems first: they are in another file, and an agent check waits on them.
+    return Project(plan, graph, config, (*config_problems, *merged))

@@ -1,6 +1,22 @@
-"""Shared test set-up: hypothesis runs the same examples every time (deterministic CI)."""
+"""Shared test set-up: deterministic hypothesis, and no reach into the developer's own config."""
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
 
 settings.register_profile("pmtui", derandomize=True, database=None, deadline=None)
 settings.load_profile("pmtui")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `~/.config/pmtui/pmtui.toml` on the developer's machine must not change any result.
+
+    Subprocesses inherit the patched environment too.
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(Path(home) / ".config"))

@@ -355,3 +355,20 @@ def test_check_on_thousands_of_glob_files_finishes(
     code, out, _ = run(["check", "globs.md"], capsys)
     assert code == EXIT_OK
     assert "tasks          3000" in out
+
+
+def test_a_bad_config_does_not_hide_the_plans_own_errors(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", "[pool]\nmax_concurrent = 0\n")
+    write(
+        workdir / "plan.md",
+        "## P\n- [ ] 1.1 a (depends: 1.2)\n- [ ] 1.2 b (depends: 1.1, 9.9)\n",
+    )
+    code, _, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    firsts = [line for line in err.splitlines() if not line.startswith("    ")]
+    assert firsts[0].startswith("pmtui.toml:2: error: pool.max_concurrent:")
+    assert firsts[1].startswith("plan.md:2:23: error: dependency cycle: 1.1 → 1.2 → 1.1")
+    assert firsts[2] == "plan.md:3:28: error: task 1.2 depends on unknown task 9.9"
+    assert firsts[3] == "3 errors."

@@ -164,7 +164,7 @@ COMMENTS: dict[str, str] = {
     "monitor.refresh_interval": "headless progress lines; the TUI redraws on events",
     "monitor.detail_level": "full | high | medium | low",
     "monitor.show_performance": "show memory and CPU per agent",
-    "monitor.theme": "a theme of themes/ or ~/.config/pmtui/themes/",
+    "monitor.theme": "pmtui-dark | pmtui-light | high-contrast",
     "conflicts": "Failures, retries and merge conflicts",
     "conflicts.auto_resolve": (
         "merge clean three-way merges of overlapping paths; a real conflict is never "

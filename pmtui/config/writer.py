@@ -15,9 +15,10 @@ from pmtui.config.defaults import COMMENTS, default_settings
 
 _HEADER = """\
 # pmtui configuration — every key with its default.
-# Lookup: next to the plan, then the repository root, then ~/.config/pmtui/pmtui.toml;
-# each file found is merged over the defaults (the nearest wins), so delete what you
-# do not change. Units: durations 90s 5m 1h30m, sizes 256MB 1GiB, percentages 20.
+# Lookup: next to the plan, then the repository root, then $XDG_CONFIG_HOME/pmtui/
+# (~/.config/pmtui/); each file found is merged over the defaults (the nearest wins),
+# so delete what you do not change.
+# Units: durations 90s 5m 1h30m, sizes 256MB 1GiB, percentages 20.
 """
 
 

@@ -19,14 +19,15 @@ _MAX_SUGGESTIONS = 50
 def validate_plan(
     plan: Plan,
     *,
-    agents: Collection[str],
+    agents: Collection[str] | None,
 ) -> tuple[PlanGraph, list[Problem]]:
     """Check a parsed plan as a whole.
 
     Args:
         plan: The parsed plan.
         agents: The names of the configured agents (a task without `agent:` uses the
-            configured default, which the config itself checks).
+            configured default, which the config itself checks); None when the config
+            could not be loaded, which skips the agent check only.
 
     Returns:
         The dependency graph (first definition of a duplicate id wins, unknown and self
@@ -46,7 +47,8 @@ def validate_plan(
     graph = PlanGraph(plan)
     problems.extend(_duplicates(plan, graph))
     problems.extend(_dependencies(plan, graph))
-    problems.extend(_agents(plan, agents))
+    if agents is not None:
+        problems.extend(_agents(plan, agents))
     cycles = graph.cycles()
     problems.extend(_cycle_problem(plan, steps) for steps in cycles)
     if not cycles:

@@ -62,6 +62,8 @@ def render_summary(project: Project) -> str:
             + f"  (~{format_duration(path.seconds)})"
         )
     rows.append(f"  width          {graph.width()} (the largest wave)")
+    assert project.config is not None
+    rows.append("  config         " + " + ".join(["defaults", *project.config.sources]))
     rows.append(f"  waves          {len(waves)}")
     for number, wave in enumerate(waves[:_MAX_WAVES_SHOWN], start=1):
         rows.append(f"    {number:>3}  {_ids(wave)}")

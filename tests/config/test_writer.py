@@ -99,7 +99,7 @@ def test_every_key_and_section_of_the_defaults_has_a_comment() -> None:
 
 def test_rendered_config_starts_with_the_lookup_explanation(text: str) -> None:
     assert text.startswith("# pmtui configuration — every key with its default.\n")
-    assert "next to the plan, then the repository root, then ~/.config/pmtui" in text
+    assert "next to the plan, then the repository root, then $XDG_CONFIG_HOME/pmtui/" in text
 
 
 def test_rendered_lines_fit_an_editor_window(text: str) -> None:
