@@ -43,6 +43,8 @@ class TaskSource:
     agent_col: int = 0
     depends_cols: tuple[int, ...] = ()
     files_col: int = 0
+    id_generated: bool = False
+    """The task wrote no id and got `<phase>.<n>`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ class _PendingPhase:
     mode: PhaseMode
     line: int
     tasks: list[_PendingTask] = field(default_factory=list)
+    numbered: bool = True
+    """Whether the heading gave the number; else it is the next free position."""
 
 
 class _Parser:
@@ -146,6 +148,7 @@ class _Parser:
     def run(self) -> Plan:
         self._scan()
         self._number_leading_phase()
+        self._number_unnumbered_phases()
         tasks: list[Task] = []
         phases: list[Phase] = []
         for index, pending_phase in enumerate(self.phases):
@@ -165,13 +168,26 @@ class _Parser:
             )
         return Plan(path=self.path, title=self.title, phases=tuple(phases), tasks=tuple(tasks))
 
+    def _number_unnumbered_phases(self) -> None:
+        """Give a phase without a number its position, or the next number no heading took,
+        so generated ids (`<phase>.<n>`) never collide with a numbered phase's."""
+        taken = {phase.number for phase in self.phases if phase.numbered}
+        for position, phase in enumerate(self.phases, start=1):
+            if phase.numbered:
+                continue
+            candidate = position
+            while str(candidate) in taken:
+                candidate += 1
+            phase.number = str(candidate)
+            taken.add(phase.number)
+
     def _number_leading_phase(self) -> None:
         """Number the phase of tasks written before any heading so its ids stay unique.
 
         It is `1` unless a heading claims that number (`## Phase 1: …` after a few loose
         tasks); then `0`, so generated ids such as `1.1` are not made twice.
         """
-        taken = {phase.number for phase in self.phases[1:]}
+        taken = {phase.number for phase in self.phases[1:] if phase.numbered}
         if not self._leading_phase or "1" not in taken:
             return
         number = 0
@@ -306,9 +322,9 @@ class _Parser:
         numbered = _NUMBERED_PHASE.match(title) or _LEADING_NUMBER.match(title)
         if numbered and is_written_id(numbered.group(1)):
             number, title = numbered.group(1), numbered.group(2).strip() or title
+            self.phases.append(_PendingPhase(number, title, mode, line))
         else:
-            number = ordinal
-        self.phases.append(_PendingPhase(number, title, mode, line))
+            self.phases.append(_PendingPhase(ordinal, title, mode, line, numbered=False))
 
     def _build_task(
         self, pending: _PendingTask, phase_index: int, position: int, phase_number: str
@@ -367,6 +383,9 @@ class _TaskBuilder:
                 agent_col=agent_col,
                 depends_cols=depends_cols,
                 files_col=files_col,
+                id_generated=written_id is None
+                and task_id == generated_id
+                and self.values.get("id", ("", 0))[0] != task_id,
             ),
             done=self.pending.done,
             agent=agent,

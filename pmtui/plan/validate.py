@@ -61,17 +61,27 @@ def _duplicates(plan: Plan, graph: PlanGraph) -> list[Problem]:
     problems = []
     for task in plan.tasks:
         first = graph.tasks[task.id]
-        if first is not task:
-            problems.append(
-                Problem(
-                    plan.path,
-                    task.line,
-                    task.source.id_col,
-                    f"duplicate task id {task.id} (first defined on line {first.line})",
-                    "give this task another id, e.g. "
-                    f"`{task.id}b`; other tasks' (depends: {task.id}) mean line {first.line}",
-                )
+        if first is task:
+            continue
+        if task.source.id_generated:
+            message = (
+                f"this task has no id, and its generated id {task.id} is already the id of "
+                f"line {first.line}"
             )
+            hint = "write an id first on the line, e.g. `- [ ] t7 …`, or add (id: name)"
+        elif first.source.id_generated:
+            message = (
+                f"duplicate task id {task.id}: line {first.line} has no id and was given "
+                f"{task.id} by its position"
+            )
+            hint = f"give line {first.line} an id of its own, or pick another id here"
+        else:
+            message = f"duplicate task id {task.id} (first defined on line {first.line})"
+            hint = (
+                f"give this task another id, e.g. `{task.id}b`; other tasks' "
+                f"(depends: {task.id}) mean line {first.line}"
+            )
+        problems.append(Problem(plan.path, task.line, task.source.id_col, message, hint))
     return problems
 
 

@@ -113,11 +113,28 @@ def test_every_later_duplicate_is_reported() -> None:
     ]
 
 
+def test_written_id_colliding_with_an_earlier_generated_one_names_the_untitled_line() -> None:
+    problems = check("- [ ] Do the thing\n- [ ] 1.1 Written\n")
+
+    assert [where(problem) for problem in problems] == [
+        (2, 7, "duplicate task id 1.1: line 1 has no id and was given 1.1 by its position")
+    ]
+    assert problems[0].hint == "give line 1 an id of its own, or pick another id here"
+
+
+def test_unnumbered_phase_takes_the_next_number_no_heading_took() -> None:
+    problems = check("## Step 2: A\n- [ ] do a\n## Build\n- [ ] do b\n")
+
+    assert problems == []
+    plan, _ = parse_plan("## Step 2: A\n- [ ] do a\n## Build\n- [ ] do b\n")
+    assert [task.id for task in plan.tasks] == ["2.1", "3.1"]
+
+
 def test_generated_id_colliding_with_a_written_one_is_a_duplicate() -> None:
     problems = check("## Phase 1: A\n- [ ] 1.2 written\n- [ ] generated\n")
 
     assert [where(problem) for problem in problems] == [
-        (3, 7, "duplicate task id 1.2 (first defined on line 2)")
+        (3, 7, "this task has no id, and its generated id 1.2 is already the id of line 2")
     ]
 
 
