@@ -40,6 +40,7 @@ from pmtui.config.units import (
 from pmtui.plan.errors import Problem, did_you_mean
 
 CONFIG_NAME = "pmtui.toml"
+_AGENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 KeyPath = tuple[str, ...]
 
 
@@ -174,6 +175,15 @@ class _Builder:
         return len(self.problems) == before
 
     def _check_agent_shape(self, index: int, name: str, agent: Any) -> None:
+        if not _AGENT_NAME.match(name):
+            self._report(
+                index,
+                ("agents", name),
+                "not a usable agent name",
+                "a plan names agents as (agent: NAME) with letters, digits, '.', '-' and '_' "
+                "only, e.g. [agents.code-reviewer]",
+            )
+            return
         if not isinstance(agent, dict):
             self._report(index, ("agents", name), "must be a table", f"write it as [agents.{name}]")
             return
@@ -546,8 +556,14 @@ def _percent(value: Any) -> float:
 
 
 def _string_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list):
         raise _Invalid(f"must be a list of strings, not {_describe(value)}", 'e.g. ["a", "b"]')
+    for item in value:
+        if not isinstance(item, str):
+            raise _Invalid(
+                f"must be a list of strings, but holds {_describe(item)}",
+                'quote every item: ["a", "b"]',
+            )
     return tuple(value)
 
 

@@ -517,8 +517,17 @@ def test_empty_command_is_refused() -> None:
 
 def test_command_with_a_non_string_item_is_refused() -> None:
     assert error_of('[agents.demo]\ncommand = ["x", 1]\n') == (
-        "pmtui.toml:2: error: agents.demo.command: must be a list of strings, not a list\n"
-        '    hint: e.g. ["a", "b"]'
+        "pmtui.toml:2: error: agents.demo.command: must be a list of strings, but holds a "
+        "whole number\n"
+        '    hint: quote every item: ["a", "b"]'
+    )
+
+
+def test_agent_name_a_plan_cannot_write_is_refused() -> None:
+    assert error_of('[agents."code reviewer"]\ncommand = ["x"]\n') == (
+        "pmtui.toml:1: error: agents.code reviewer: not a usable agent name\n"
+        "    hint: a plan names agents as (agent: NAME) with letters, digits, '.', '-' and '_' "
+        "only, e.g. [agents.code-reviewer]"
     )
 
 
