@@ -74,6 +74,12 @@ def _init(force: bool) -> int:
             f"    hint: run `pmtui init --force` to replace it with the defaults\n"
         )
         return EXIT_BAD_INPUT
+    except IsADirectoryError:
+        sys.stderr.write(
+            f"{CONFIG_NAME}: error: is a folder; nothing written\n"
+            f"    hint: move the folder {CONFIG_NAME}/ away, then run pmtui init again\n"
+        )
+        return EXIT_BAD_INPUT
     except OSError as error:
         sys.stderr.write(
             f"{CONFIG_NAME}: error: cannot write: {error.strerror or error}\n"

@@ -372,3 +372,20 @@ def test_a_bad_config_does_not_hide_the_plans_own_errors(
     assert firsts[1].startswith("plan.md:2:23: error: dependency cycle: 1.1 → 1.2 → 1.1")
     assert firsts[2] == "plan.md:3:28: error: task 1.2 depends on unknown task 9.9"
     assert firsts[3] == "3 errors."
+
+
+@pytest.mark.parametrize(
+    ("args", "first_line"),
+    [
+        (["init"], "pmtui.toml: error: already exists; nothing written"),
+        (["init", "--force"], "pmtui.toml: error: is a folder; nothing written"),
+    ],
+)
+def test_init_over_a_folder_explains_and_leaves_nothing_behind(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], first_line: str
+) -> None:
+    (workdir / "pmtui.toml").mkdir()
+    code, _, err = run(args, capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.splitlines()[0] == first_line
+    assert [path.name for path in workdir.iterdir()] == ["pmtui.toml"]
