@@ -21,29 +21,8 @@ import random
 import sys
 from dataclasses import dataclass, field
 
-SEED_AGENTS = (
-    "swebok-engineer",
-    "architect-agent",
-    "qa-engineer",
-    "error-handler",
-    "performance-agent",
-    "security-agent",
-    "compliance-agent",
-    "test-fixer-agent",
-    "obsidian-test-agent",
-    "ui-test-expert",
-    "release-agent",
-    "state-persistence-agent",
-    "meta-agent",
-    "agent-factory",
-    "product-manager",
-    "babok-agent",
-    "ux-researcher",
-    "technical-stabilization",
-    "monitoring",
-    "rollback",
-    "alerts",
-)
+from pmtui.config.defaults import SEED_AGENTS
+
 _VERBS = (
     "Refactor", "Document", "Test", "Profile", "Review", "Implement", "Migrate", "Audit",
     "Benchmark", "Harden", "Simplify", "Instrument", "Validate", "Port", "Cache",
