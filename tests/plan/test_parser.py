@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -11,26 +12,9 @@ from pmtui.plan.errors import Problem, Severity
 from pmtui.plan.model import PhaseMode, Plan, Priority, Task
 from pmtui.plan.parser import extract_files, is_written_id, parse_plan
 
-DESIGN_EXAMPLE = """\
-# Plan: Add OAuth login
-
-## Phase 1: Discovery
-- [ ] 1.1 Research providers (agent: product-manager)
-- [ ] 1.2 Audit `src/auth/session.py` (agent: security-agent)
-
-## Phase 2: Build
-- [ ] 2.1 Implement client in `src/auth/oauth.py` (agent: swebok-engineer) (depends: 1.1)
-    Indented lines under a task are its prompt body, handed to the agent.
-- [x] 2.2 Already done (agent: qa-engineer)
-- [ ] 2.3 Tests in `tests/test_oauth.py` (agent: qa-engineer) (depends: 2.1) (priority: high)
-
-## Phase 3: Docs [PARALLEL]
-- [ ] 3.1 Write the guide `docs/oauth.md` (agent: product-manager)
-
-## Phase 4: Release [SEQUENTIAL]
-- [ ] 4.1 Cut release (agent: release-agent) (priority: critical) (timeout: 10m)
-- [ ] 4.2 Announce (agent: product-manager)
-"""
+DESIGN_EXAMPLE = (Path(__file__).resolve().parent.parent / "data" / "design_example.md").read_text(
+    encoding="utf-8"
+)
 
 
 def parse(text: str, path: str = "plan.md") -> Plan:
