@@ -16,6 +16,8 @@ from pmtui.plan.graph import CriticalPath, PlanGraph
 from pmtui.plan.model import Plan, Task
 from pmtui.plan.parser import parse_plan
 from pmtui.plan.validate import validate_plan
+from pmtui.scheduling.estimates import NoHistory, estimate_task, estimate_tasks
+from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.store.files import SourceError, find_repo_root, read_text, xdg_config_home
 
 
@@ -27,6 +29,8 @@ class Project:
     graph: PlanGraph | None
     config: Config | None
     problems: tuple[Problem, ...]
+    in_git_repo: bool = False
+    """Whether the plan lies inside a git repository (worktrees are possible)."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -49,12 +53,34 @@ class Project:
         return self.config.agent_for(task.agent, task.script is not None)
 
     def estimate_s(self, task: Task) -> float:
-        """The expected duration of a task: its `estimate:`, else its agent's."""
-        if task.estimate_s is not None:
-            return task.estimate_s
+        """The expected duration of a task: its `estimate:`, else its agent's (no history yet)."""
+        assert self.plan is not None and self.config is not None
+        return estimate_task(task, self.plan.path, self.config, NoHistory())
+
+    @property
+    def isolation(self) -> bool:
+        """Whether tasks of code-modifying agents run in their own worktrees.
+
+        `isolation = "auto"` means yes inside a git repository; "worktree" always; "none" never.
+        """
         assert self.config is not None
-        agent = self.config.agents.get(self.agent_of(task))
-        return agent.estimate_s if agent is not None else 0.0
+        mode = self.config.conflicts.isolation
+        return mode == "worktree" or (mode == "auto" and self.in_git_repo)
+
+    def scheduler_setup(
+        self, max_parallel: int | None = None, fail_fast: bool = False, seed: int = 0
+    ) -> SchedulerSetup:
+        """The rules a run of this plan follows (`--max-parallel`, `--fail-fast` applied)."""
+        assert self.plan is not None and self.graph is not None and self.config is not None
+        return SchedulerSetup.from_config(
+            self.graph,
+            self.config,
+            estimates=estimate_tasks(self.plan, self.config),
+            isolation=self.isolation,
+            max_parallel=max_parallel,
+            fail_fast=fail_fast,
+            seed=seed,
+        )
 
     def critical_path(self) -> CriticalPath | None:
         """The critical path by estimates, if the graph has no cycle."""
@@ -113,5 +139,6 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
     agents = config.agents.keys() if config is not None else None
     graph, plan_problems = validate_plan(plan, agents=agents)
     merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
+    in_git_repo = find_repo_root(plan_path.resolve().parent) is not None
     # Config problems first: they are in another file, and an agent check waits on them.
-    return Project(plan, graph, config, (*config_problems, *merged))
+    return Project(plan, graph, config, (*config_problems, *merged), in_git_repo)
