@@ -479,12 +479,14 @@ class Scheduler:
         """Why no task at all may start now, or ""."""
         if self._paused:
             return "paused"
-        if self._cpu_saturated:
+        if self._cpu_saturated and self._slots:
             return "cpu: the machine's CPU is saturated"
         return ""
 
     def _memory_gated(self) -> bool:
-        if self._memory_available is None:
+        # With nothing of ours running, waiting cannot free memory we hold: start one so the
+        # run always ends (as `make -l` starts a job when none runs, whatever the load).
+        if self._memory_available is None or not self._slots:
             return False
         budget = self._memory_available - self._starts_since_reading * self.setup.memory_per_agent
         return budget < self.setup.memory_per_agent
@@ -551,7 +553,8 @@ class Scheduler:
     def _wait(self, task_id: str, run: _Run, reason: str, blocker: str, now: float) -> None:
         if run.state is TaskState.WAITING and run.reason == reason:
             return
-        self._transition(task_id, run, TaskState.WAITING)
+        if run.state is not TaskState.WAITING:
+            self._transition(task_id, run, TaskState.WAITING)
         run.reason = reason
         self._unregister_wait(task_id, run)
         if blocker:
@@ -714,23 +717,24 @@ class Scheduler:
     def _skip_dependents(self, task_id: str, state: TaskState, now: float) -> None:
         """Skip every open task that waits for `task_id`, directly or not."""
         ended = "ended in conflict" if state is TaskState.CONFLICT else str(state)
-        stack: list[tuple[str, str]] = [(task_id, f"dependency {task_id} {ended}")]
+        # (node to expand, the task whose end skips what waits on that node, how it ended)
+        stack: list[tuple[str, str, str]] = [(task_id, task_id, ended)]
         seen_barriers: set[str] = set()
         while stack:
-            current, reason = stack.pop()
+            current, cause, how = stack.pop()
             for successor in self.graph.graph.successors(current):
                 if is_barrier(successor):
                     if successor not in seen_barriers:
                         seen_barriers.add(successor)
-                        stack.append((successor, reason))
+                        stack.append((successor, cause, how))
                     continue
                 run = self._runs[successor]
                 if run.state.final:
                     continue
-                cause = task_id if current == task_id or is_barrier(current) else current
                 run.skip_cause = cause
+                reason = f"dependency {cause} {how}"
                 self._finish(successor, TaskState.SKIPPED, reason, now, cascade=False)
-                stack.append((successor, f"dependency {successor} skipped"))
+                stack.append((successor, successor, "skipped"))
 
     def _reopen_dependents(self, task_id: str) -> None:
         """Undo the skips caused by `task_id`, now that it is retried."""
