@@ -21,6 +21,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse_bench.py
+	$(BIN)/python bench/schedule_quality.py --bound tight
+	$(BIN)/python bench/schedule_speed.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
