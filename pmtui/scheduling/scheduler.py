@@ -59,6 +59,7 @@ class _Run:
         "attempts",
         "critical",
         "exit_code",
+        "last_failure",
         "last_duration_s",
         "partitioned",
         "ran_beside_others",
@@ -83,6 +84,8 @@ class _Run:
         self.started_at = 0.0
         self.last_duration_s = 0.0
         self.exit_code: int | None = None
+        self.last_failure = ""
+        """Why its last attempt failed."""
         self.ran_beside_others = False
         self.shared_files = False
         self.partitioned = False
@@ -288,12 +291,12 @@ class Scheduler:
         self._memory_available = available
         self._starts_since_reading = 0
         if was_gated and not self._memory_gated():
-            self._lift_global_waits()
+            self._lift_waits("memory:")
 
     def cpu_saturated(self, saturated: bool, now: float) -> None:
         """Whether the machine's CPU is saturated: then no new task starts (none is killed)."""
         if self._cpu_saturated and not saturated:
-            self._lift_global_waits()
+            self._lift_waits("cpu:")
         self._cpu_saturated = saturated
 
     # ------------------------------------------------------------------ commands
@@ -315,7 +318,7 @@ class Scheduler:
         self._paused = False
         self._hard_paused = False
         self._notify(Resumed(now))
-        self._lift_global_waits()
+        self._lift_waits("paused")
 
     def retry(self, task_id: str, now: float) -> None:
         """Retry a failed (or conflicted) task now: a new attempt, attempts counted afresh.
@@ -389,7 +392,7 @@ class Scheduler:
                         self._stop_the_rest(now)
                 else:
                     self._start_what_fits(now)
-                    self._announce_slots(now)
+                self._announce_slots(now)
             if self._open == 0 and (self._aborted or not self._slots):
                 self._finish_run(now)
         outputs, self._outbox = self._outbox, []
@@ -405,7 +408,7 @@ class Scheduler:
         for agent, (until, _) in list(self._agent_backoff.items()):
             if until <= now:
                 del self._agent_backoff[agent]
-                self._lift_global_waits()
+                self._lift_waits(f"rate limit: {agent} ")
 
     def _start_what_fits(self, now: float) -> None:
         if self._alone:
@@ -417,9 +420,18 @@ class Scheduler:
             for slot in range(self.setup.slots + 1, self.setup.boost_slots + 1)
             if slot not in self._slots
         ]
-        gate = self._gate()
-        if gate:
-            self._hold_front(gate, len(free_normal) + (len(free_boost) * self._manual_boost), now)
+        if not self._manual_boost:
+            # Tasks the manual boost let into slots 6–8 count against the normal slots once it
+            # is off, so no more than `slots` run; critical tasks there are the emergency boost.
+            overflow = sum(
+                1
+                for slot, task_id in self._slots.items()
+                if slot > self.setup.slots and not self._runs[task_id].critical
+            )
+            del free_normal[max(len(free_normal) - overflow, 0) :]
+        would_start = len(free_normal) + len(free_boost) * self._manual_boost
+        if self._paused:
+            self._hold_front("paused", would_start, now)
             return
         index = 0
         while free_normal or free_boost:
@@ -441,8 +453,9 @@ class Scheduler:
                 self._wait(task_id, run, hold[0], hold[1], now)
                 index += 1
                 continue
-            if self._memory_gated():
-                self._hold_front(self._memory_reason(), len(free_normal) + len(free_boost), now)
+            gate = self._resource_gate()
+            if gate:
+                self._hold_front(gate, would_start, now)
                 return
             self._start(task_id, run, slots.pop(0), now, alone=False)
 
@@ -469,23 +482,27 @@ class Scheduler:
                 now,
             )
             return
-        gate = self._gate() or (self._memory_reason() if self._memory_gated() else "")
-        if gate:
-            self._wait(task_id, run, gate, "", now)
+        hold = ("paused", "") if self._paused else self._hold(task_id)
+        if hold is not None:
+            self._wait(task_id, run, hold[0], hold[1], now)
             return
         self._start(task_id, run, 1, now, alone=True)
 
-    def _gate(self) -> str:
-        """Why no task at all may start now, or ""."""
-        if self._paused:
-            return "paused"
-        if self._cpu_saturated and self._slots:
+    def _resource_gate(self) -> str:
+        """Why the machine cannot take one more agent now, or "".
+
+        With nothing of ours running, waiting cannot free what we hold: one task starts so
+        the run always ends (as `make -l` starts a job when none runs, whatever the load).
+        """
+        if not self._slots:
+            return ""
+        if self._cpu_saturated:
             return "cpu: the machine's CPU is saturated"
+        if self._memory_gated():
+            return self._memory_reason()
         return ""
 
     def _memory_gated(self) -> bool:
-        # With nothing of ours running, waiting cannot free memory we hold: start one so the
-        # run always ends (as `make -l` starts a job when none runs, whatever the load).
         if self._memory_available is None or not self._slots:
             return False
         budget = self._memory_available - self._starts_since_reading * self.setup.memory_per_agent
@@ -499,12 +516,24 @@ class Scheduler:
         )
 
     def _hold_front(self, reason: str, count: int, now: float) -> None:
-        """Mark the first `count` queued tasks (the ones that would start) as waiting."""
-        for index in range(count):
+        """Mark the first `count` queued tasks that would start now as waiting for `reason`.
+
+        A task already held by a running task or by its agent's rate limit keeps that
+        reason: it would not start anyway.
+        """
+        index = 0
+        while count > 0:
             task_id = self._queue.at(index)
             if task_id is None:
                 return
-            self._wait(task_id, self._runs[task_id], reason, "", now)
+            index += 1
+            run = self._runs[task_id]
+            if run.state is TaskState.WAITING and (
+                run.waiting_on or run.reason.startswith("rate limit:")
+            ):
+                continue
+            self._wait(task_id, run, reason, "", now)
+            count -= 1
 
     def _hold(self, task_id: str) -> tuple[str, str] | None:
         """Why this task may not start beside the running ones: `(reason, blocker)`."""
@@ -567,13 +596,13 @@ class Scheduler:
             self._waiting_on.get(run.waiting_on, set()).discard(task_id)
             run.waiting_on = ""
 
-    def _lift_global_waits(self) -> None:
-        """A gate opened: tasks held by a gate are ready again (re-checked on `decide`)."""
+    def _lift_waits(self, reason_prefix: str) -> None:
+        """A gate opened: tasks it held are ready again (and re-checked on `decide`)."""
         for index in range(len(self._queue)):
             task_id = self._queue.at(index)
             assert task_id is not None
             run = self._runs[task_id]
-            if run.state is TaskState.WAITING and not run.waiting_on:
+            if run.state is TaskState.WAITING and run.reason.startswith(reason_prefix):
                 self._transition(task_id, run, TaskState.READY)
                 run.reason = ""
 
@@ -609,7 +638,7 @@ class Scheduler:
         self._locks.release(task_id)
         if self._alone and self._alone[0] == task_id and not still_alone:
             self._alone.pop(0)
-            self._lift_global_waits()
+            self._lift_waits("sequential:")
         for waiter in self._waiting_on.pop(task_id, set()):
             waiting = self._runs[waiter]
             waiting.waiting_on = ""
@@ -664,6 +693,7 @@ class Scheduler:
                 run.partitioned = True
         self._transition(task_id, run, TaskState.RETRYING)
         run.reason = why
+        run.last_failure = why
         run.ready_at = now + delay
         heapq.heappush(self._backoffs, (run.ready_at, task_id))
         self._notify(TaskRetrying(now, task_id, run.attempts + 1, step, delay, why))
@@ -673,7 +703,7 @@ class Scheduler:
     ) -> None:
         """Put a task in a final state; skip its dependents when it did not end done."""
         run = self._runs[task_id]
-        if run.state is TaskState.RUNNING and state is not TaskState.DONE:
+        if run.slot and state is not TaskState.DONE:
             # Its process still runs: stop it; the slot frees when the driver reports the end.
             self._notify(Stop(now, task_id, reason))
             run.last_duration_s = max(0.0, now - run.started_at)
@@ -681,7 +711,7 @@ class Scheduler:
         self._unregister_wait(task_id, run)
         if task_id in self._alone:
             self._alone.remove(task_id)
-            self._lift_global_waits()
+            self._lift_waits("sequential:")
         run.reason = reason
         self._open -= 1
         self._notify(
@@ -743,12 +773,18 @@ class Scheduler:
             cause = stack.pop()
             for dependent in self.graph.dependents(cause):
                 run = self._runs[dependent]
-                if run.state is not TaskState.SKIPPED or run.skip_cause != cause:
-                    continue
-                if any(
-                    self._runs[other].state.blocks_dependents
-                    for other in self.graph.dependencies(dependent)
-                ):
+                if run.state is not TaskState.SKIPPED or not run.skip_cause:
+                    continue  # skipped by the user or by fail-fast: stays skipped
+                blocking = next(
+                    (
+                        other
+                        for other in self.graph.dependencies(dependent)
+                        if self._runs[other].state.blocks_dependents
+                    ),
+                    None,
+                )
+                if blocking is not None:
+                    run.skip_cause = blocking
                     continue
                 self._transition(dependent, run, TaskState.PENDING)
                 run.reason = ""
@@ -760,9 +796,11 @@ class Scheduler:
         """Fail-fast: nothing runs any more; every open task ends."""
         for task_id in self.graph.tasks:
             run = self._runs[task_id]
-            if run.state is TaskState.RETRYING:
-                self._finish(task_id, TaskState.FAILED, run.reason, now, cascade=False)
-            elif not run.state.final:
+            if run.state.final:
+                continue
+            if run.attempts:  # its last attempt failed and the next one will not come
+                self._finish(task_id, TaskState.FAILED, run.last_failure, now, cascade=False)
+            else:
                 self._finish(task_id, TaskState.SKIPPED, self._stopping, now, cascade=False)
 
     def _announce_slots(self, now: float) -> None:

@@ -184,6 +184,9 @@ def simulate(
         steps += 1
         if steps > max_steps:
             raise SimulationError(f"no end after {max_steps} steps")
+        # Apply everything due by now (ends, commands, readings) before deciding.
+        while queue and queue[0].time <= now:
+            heapq.heappop(queue).action(now)
         for output in scheduler.decide(now):
             outputs.append(output)
             if isinstance(output, Start):
@@ -227,9 +230,4 @@ def simulate(
             raise SimulationError(
                 f"stalled at {now:g}s with {len(open_tasks)} open tasks: {open_tasks[:5]}"
             )
-        item = heapq.heappop(queue)
-        now = max(now, item.time)
-        item.action(now)
-        # Apply everything due at the same instant before deciding again.
-        while queue and queue[0].time <= now:
-            heapq.heappop(queue).action(now)
+        now = max(now, queue[0].time)

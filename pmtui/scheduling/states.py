@@ -55,8 +55,14 @@ _LEAVING_ANY_OPEN_STATE = {TaskState.SKIPPED, TaskState.CANCELLED}
 
 LEGAL_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.PENDING: frozenset({TaskState.READY, *_LEAVING_ANY_OPEN_STATE}),
-    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.WAITING, *_LEAVING_ANY_OPEN_STATE}),
-    TaskState.WAITING: frozenset({TaskState.RUNNING, TaskState.READY, *_LEAVING_ANY_OPEN_STATE}),
+    # A task whose last attempt failed ends failed when `--fail-fast` stops the run before
+    # its next attempt: from its back-off, or ready again after it.
+    TaskState.READY: frozenset(
+        {TaskState.RUNNING, TaskState.WAITING, TaskState.FAILED, *_LEAVING_ANY_OPEN_STATE}
+    ),
+    TaskState.WAITING: frozenset(
+        {TaskState.RUNNING, TaskState.READY, TaskState.FAILED, *_LEAVING_ANY_OPEN_STATE}
+    ),
     TaskState.RUNNING: frozenset(
         {
             TaskState.DONE,
@@ -69,7 +75,13 @@ LEGAL_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
         }
     ),
     TaskState.RETRYING: frozenset(
-        {TaskState.READY, TaskState.WAITING, TaskState.RUNNING, *_LEAVING_ANY_OPEN_STATE}
+        {
+            TaskState.READY,
+            TaskState.WAITING,
+            TaskState.RUNNING,
+            TaskState.FAILED,
+            *_LEAVING_ANY_OPEN_STATE,
+        }
     ),
     TaskState.DONE: frozenset(),
     # The user's "retry now" reopens a failed task.
