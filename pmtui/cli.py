@@ -1,13 +1,15 @@
 """The `pmtui` command: parses arguments, picks what to do, returns the exit code.
 
-Exit codes (DESIGN.md §8): 2 bad plan, config or arguments; 0 otherwise for `check`.
-Keeps textual out of its imports so `pmtui check` starts fast.
+Exit codes (DESIGN.md §8): 2 bad plan, config or arguments; 0 otherwise for `check` and
+`run --dry-run`. Keeps textual out of its imports so `pmtui check` starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,13 +18,37 @@ from pathlib import Path
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
 from pmtui.config.writer import render_default_config
-from pmtui.project import load_project
+from pmtui.project import Project, load_project
 from pmtui.report.check import render_check_json, render_problems, render_summary
+from pmtui.report.gantt import dry_run_json, render_dry_run
+from pmtui.scheduling.forecast import forecast
 from pmtui.store.files import bundled, write_new_file
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
+
+DEFAULT_WIDTH = 100
+"""The chart width when the terminal's is unknown (output piped, no `COLUMNS`)."""
+
+LIVE_RUN_LATER = (
+    "pmtui run: running plans live comes with the engine; for now use --dry-run to see the "
+    "predicted schedule\n"
+    "    hint: pmtui run {plan} --dry-run\n"
+)
+
+
+def positive_int(text: str) -> int:
+    """An argparse `type=` for counts such as `--max-parallel`: a whole number ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            "must be a whole number of at least 1, e.g. --max-parallel 4"
+        )
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,10 +72,46 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
+    run = commands.add_parser(
+        "run",
+        help="run a plan (today: --dry-run, the predicted schedule)",
+        description=(
+            "Run a plan through the pool of agents. With --dry-run nothing runs: the plan is "
+            "simulated with its estimates and the predicted schedule is printed as a Gantt "
+            "chart with its makespan, lower bound and speedup."
+        ),
+    )
+    run.add_argument("plan", type=Path, metavar="PLAN", help="the Markdown plan file")
+    run.add_argument(
+        "--dry-run", action="store_true", help="simulate with the estimates; run nothing"
+    )
+    run.add_argument(
+        "--max-parallel",
+        type=positive_int,
+        metavar="N",
+        help="use N slots instead of pool.max_concurrent",
+    )
+    run.add_argument("--json", action="store_true", help="print one JSON object (dry run)")
+    run.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
+    halting = run.add_mutually_exclusive_group()
+    halting.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="after a task fails for good, let independent tasks go on (the default)",
+    )
+    halting.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="after a task fails for good, start no new task; running ones finish",
+    )
+
     init = commands.add_parser("init", help=f"write ./{CONFIG_NAME} with every key and its default")
     init.add_argument("--force", action="store_true", help=f"overwrite an existing {CONFIG_NAME}")
 
-    commands.add_parser("demo", help="check the bundled demo plan (the live run comes later)")
+    commands.add_parser(
+        "demo",
+        help="check the bundled demo plan and show its dry run (the live run comes later)",
+    )
     return parser
 
 
@@ -62,6 +124,32 @@ def _check(plan: Path, config: Path | None, as_json: bool) -> int:
         if project.ok:
             sys.stdout.write(render_summary(project))
     return EXIT_OK if project.ok else EXIT_BAD_INPUT
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    plan: Path = arguments.plan
+    project = load_project(plan, arguments.config)
+    sys.stderr.write(render_problems(project))
+    if not project.ok:
+        return EXIT_BAD_INPUT
+    if not arguments.dry_run:
+        sys.stderr.write(LIVE_RUN_LATER.format(plan=plan))
+        return EXIT_BAD_INPUT
+    return _dry_run(project, plan.name, arguments.max_parallel, arguments.fail_fast, arguments.json)
+
+
+def _dry_run(
+    project: Project, plan_name: str, max_parallel: int | None, fail_fast: bool, as_json: bool
+) -> int:
+    assert project.graph is not None
+    setup = project.scheduler_setup(max_parallel, fail_fast)
+    result = forecast(project.graph, setup)
+    if as_json:
+        sys.stdout.write(json.dumps(dry_run_json(result)) + "\n")
+    else:
+        width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+        sys.stdout.write(render_dry_run(result, width, plan_name))
+    return EXIT_OK
 
 
 def _init(force: bool) -> int:
@@ -95,10 +183,16 @@ def _init(force: bool) -> int:
 def _demo() -> int:
     plan = bundled("demo_plans") / "feature.md"
     sys.stdout.write(
-        f"pmtui demo: checking the bundled plan {plan.name}\n"
-        "(running it live comes with the engine; today pmtui validates and summarises plans)\n\n"
+        f"pmtui demo: checking the bundled plan {plan.name}, then predicting its schedule\n"
+        "(running it live comes with the engine; today pmtui validates plans and simulates "
+        "them with their estimates)\n\n"
     )
-    return _check(plan, None, as_json=False)
+    project = load_project(plan)
+    sys.stderr.write(render_problems(project))
+    if not project.ok:
+        return EXIT_BAD_INPUT
+    sys.stdout.write(render_summary(project) + "\n")
+    return _dry_run(project, plan.name, None, fail_fast=False, as_json=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "check":
             return _check(arguments.plan, arguments.config, arguments.json)
+        if arguments.command == "run":
+            return _run(arguments)
         if arguments.command == "init":
             return _init(arguments.force)
         return _demo()

@@ -1,0 +1,275 @@
+"""`pmtui run` as a user runs it: the dry run's text and JSON, its arguments and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PLANS = sorted((ROOT / "demo_plans").glob("*.md"))
+JSON_KEYS = ["makespan_s", "lower_bound_s", "sequential_s", "slots", "schedule"]
+USAGE = "must be a whole number of at least 1, e.g. --max-parallel 4"
+
+SMALL = """\
+# Plan: Small
+
+## Phase 1: Build
+- [ ] 1.1 Parse (estimate: 10s)
+- [ ] 1.2 Render (estimate: 20s)
+- [ ] 1.3 Store (estimate: 5s)
+
+## Phase 2: Ship
+- [ ] 2.1 Package (depends: 1.1) (estimate: 30s)
+- [ ] 2.2 Announce (estimate: 4s)
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty current folder with no user config in reach and an 80-column terminal."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("COLUMNS", "80")
+    return tmp_path
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "internal error" not in err
+    return code, out, err
+
+
+def usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run args that argparse must refuse; return stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    assert out == ""
+    assert "Traceback" not in err
+    return err
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def dry_run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    code, out, _ = run(["run", *args, "--dry-run", "--json"], capsys)
+    assert code == EXIT_OK
+    assert out.endswith("\n") and out.count("\n") == 1, "exactly one JSON object on stdout"
+    data = json.loads(out)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_dry_run_prints_the_gantt_and_the_numbers(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    code, out, err = run(["run", "plan.md", "--dry-run"], capsys)
+    assert code == EXIT_OK
+    assert err == ""
+    assert out.startswith("plan.md: dry run")
+    for slot in (1, 2, 3):
+        assert f"slot {slot} │" in out
+    assert "slot 4 │" not in out
+    assert "└┬" in out and "0s" in out
+    assert "makespan      40s" in out  # 1.1 (10s) then 2.1 (30s): the critical path
+    assert "lower bound   40s = the critical path" in out
+    assert "sequential    1m9s" in out
+    assert "speedup       1.73× over sequential" in out
+    assert "no predicted waits" in out
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120, 200])
+def test_the_chart_fits_the_terminal_width(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _, out, _ = run(["run", str(ROOT / "demo_plans" / "stress-300.md"), "--dry-run"], capsys)
+    chart = out.split("\n\n")[1]
+    assert "│" in chart and "└" in chart
+    assert max(len(line) for line in chart.splitlines()) <= columns
+
+
+def test_dry_run_json_is_one_object_with_exactly_the_design_keys(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    data = dry_run_json(["plan.md"], capsys)
+    assert list(data) == JSON_KEYS
+    assert data["makespan_s"] == 40.0
+    assert data["lower_bound_s"] == 40.0
+    assert data["sequential_s"] == 69.0
+    assert data["slots"] == 5
+    assert sorted(entry["task"] for entry in data["schedule"]) == [
+        "1.1",
+        "1.2",
+        "1.3",
+        "2.1",
+        "2.2",
+    ]
+    for entry in data["schedule"]:
+        assert list(entry) == ["task", "slot", "start_s", "end_s"]
+    starts = [entry["start_s"] for entry in data["schedule"]]
+    assert starts == sorted(starts)
+
+
+def test_max_parallel_one_runs_everything_on_slot_one_back_to_back(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    data = dry_run_json(["plan.md", "--max-parallel", "1"], capsys)
+    assert data["slots"] == 1
+    assert {entry["slot"] for entry in data["schedule"]} == {1}
+    assert data["makespan_s"] == pytest.approx(data["sequential_s"])
+    _, out, _ = run(["run", "plan.md", "--dry-run", "--max-parallel", "1"], capsys)
+    assert "slot 1 │" in out and "slot 2" not in out
+    assert "speedup       1.00× over sequential" in out
+
+
+def test_max_parallel_sets_the_slots(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(workdir / "plan.md", SMALL)
+    data = dry_run_json(["plan.md", "--max-parallel", "2"], capsys)
+    assert data["slots"] == 2
+    assert {entry["slot"] for entry in data["schedule"]} == {1, 2}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "2.5", ""])
+def test_max_parallel_must_be_a_whole_number_of_at_least_one(
+    workdir: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    err = usage_error(["run", "plan.md", "--dry-run", "--max-parallel", value], capsys)
+    assert "usage: pmtui run" in err
+    assert f"argument --max-parallel: {USAGE}" in err
+
+
+def test_keep_going_and_fail_fast_exclude_each_other(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    err = usage_error(["run", "plan.md", "--dry-run", "--keep-going", "--fail-fast"], capsys)
+    assert "not allowed with argument" in err
+    for flag in ("--keep-going", "--fail-fast"):
+        code, _, _ = run(["run", "plan.md", "--dry-run", flag], capsys)
+        assert code == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (
+            "## Phase 1\n- [ ] 1.1 A (depends: 1.2)\n- [ ] 1.2 B (depends: 1.1)\n",
+            "dependency cycle",
+        ),
+        ("## Phase 1\n- [ ] 1.1 A (depends: 9.9)\n", "unknown task 9.9"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_rejected_plan_never_reaches_the_scheduler(
+    workdir: Path, capsys: pytest.CaptureFixture[str], plan: str, message: str, as_json: bool
+) -> None:
+    write(workdir / "plan.md", plan)
+    code, out, err = run(["run", "plan.md", "--dry-run", *(["--json"] if as_json else [])], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert message in err and "error:" in err
+
+
+def test_a_missing_plan_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["run", "nowhere.md", "--dry-run"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert "nowhere.md" in err
+
+
+def test_a_bad_config_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(workdir / "plan.md", SMALL)
+    write(workdir / "bad.toml", '[pool]\nmax_concurrent = "many"\n')
+    code, out, err = run(["run", "plan.md", "--dry-run", "--config", "bad.toml"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert "bad.toml" in err and "max_concurrent" in err
+
+
+def test_the_config_sets_the_slots(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(workdir / "plan.md", SMALL)
+    write(workdir / "pmtui.toml", "[pool]\nmax_concurrent = 2\n")
+    assert dry_run_json(["plan.md"], capsys)["slots"] == 2
+
+
+def test_warnings_go_to_stderr_and_json_stays_alone_on_stdout(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n- [ ] 1.1 Edit `src/a.py` (estimate: 3s)\n"
+        "- [ ] 1.2 Also edit `src/a.py` (estimate: 2s)\n",
+    )
+    code, out, err = run(["run", "plan.md", "--dry-run", "--json"], capsys)
+    assert code == EXIT_OK
+    assert "warning:" in err
+    assert list(json.loads(out)) == JSON_KEYS
+
+
+def test_running_live_is_not_there_yet(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(workdir / "plan.md", SMALL)
+    code, out, err = run(["run", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert (
+        "pmtui run: running plans live comes with the engine; for now use --dry-run to see the "
+        "predicted schedule"
+    ) in err
+    assert "hint: pmtui run plan.md --dry-run" in err
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS, ids=lambda path: path.name)
+def test_every_demo_plan_dry_runs_as_text(
+    workdir: Path, capsys: pytest.CaptureFixture[str], plan: Path
+) -> None:
+    code, out, _ = run(["run", str(plan), "--dry-run"], capsys)
+    assert code == EXIT_OK
+    assert f"{plan.name}: dry run" in out
+    assert re.search(r"^slot 1 +│", out, re.MULTILINE)
+    for label in ("makespan", "lower bound", "sequential", "speedup", "slots", "waits"):
+        assert f"  {label} " in out
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS, ids=lambda path: path.name)
+def test_every_demo_plan_dry_run_schedules_each_task_once_within_the_bounds(
+    workdir: Path, capsys: pytest.CaptureFixture[str], plan: Path
+) -> None:
+    data = dry_run_json([str(plan)], capsys)
+    assert list(data) == JSON_KEYS
+    schedule = data["schedule"]
+    tasks = [entry["task"] for entry in schedule]
+    assert len(tasks) == len(set(tasks)), "estimates never fail, so one attempt per task"
+    assert data["makespan_s"] == pytest.approx(max(entry["end_s"] for entry in schedule))
+    assert data["makespan_s"] >= data["lower_bound_s"] - 1e-6
+    assert data["makespan_s"] <= data["sequential_s"] + 1e-6
+    for entry in schedule:
+        assert 0 <= entry["start_s"] <= entry["end_s"]
+        assert entry["slot"] >= 1
+
+
+def test_demo_checks_then_dry_runs_the_feature_plan(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["demo"], capsys)
+    assert code == EXIT_OK
+    assert "running it live comes with the engine" in out
+    assert "critical path" in out
+    assert "feature.md: dry run" in out
+    assert "makespan" in out and "speedup" in out
