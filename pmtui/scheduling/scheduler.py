@@ -414,22 +414,21 @@ class Scheduler:
         if self._alone:
             self._start_alone(now)
             return
-        free_normal = [slot for slot in range(1, self.setup.slots + 1) if slot not in self._slots]
-        free_boost = [
-            slot
-            for slot in range(self.setup.slots + 1, self.setup.boost_slots + 1)
-            if slot not in self._slots
-        ]
+        # Counts, not lists of slot numbers: `--max-parallel` may be large.
+        normal_slots = self.setup.slots
+        in_normal = sum(1 for slot in self._slots if slot <= normal_slots)
+        free_normal = normal_slots - in_normal
+        free_boost = self.setup.boost_slots - normal_slots - (len(self._slots) - in_normal)
         if not self._manual_boost:
             # Tasks the manual boost let into slots 6–8 count against the normal slots once it
             # is off, so no more than `slots` run; critical tasks there are the emergency boost.
             overflow = sum(
                 1
                 for slot, task_id in self._slots.items()
-                if slot > self.setup.slots and not self._runs[task_id].critical
+                if slot > normal_slots and not self._runs[task_id].critical
             )
-            del free_normal[max(len(free_normal) - overflow, 0) :]
-        would_start = len(free_normal) + len(free_boost) * self._manual_boost
+            free_normal = max(free_normal - overflow, 0)
+        would_start = free_normal + free_boost * self._manual_boost
         if self._paused:
             self._hold_front("paused", would_start, now)
             return
@@ -439,15 +438,11 @@ class Scheduler:
             if task_id is None:
                 return
             run = self._runs[task_id]
-            if free_normal:
-                slots = free_normal
-            elif self._manual_boost or run.critical:
-                slots = free_boost
-            elif self._critical_ready:
+            if not free_normal and not (self._manual_boost or run.critical):
+                if not self._critical_ready:
+                    return
                 index += 1  # only boost slots are left: look for a critical task
                 continue
-            else:
-                return
             hold = self._hold(task_id)
             if hold is not None:
                 self._wait(task_id, run, hold[0], hold[1], now)
@@ -457,7 +452,20 @@ class Scheduler:
             if gate:
                 self._hold_front(gate, would_start, now)
                 return
-            self._start(task_id, run, slots.pop(0), now, alone=False)
+            if free_normal:
+                free_normal -= 1
+                slot = self._lowest_free_slot(1)
+            else:
+                free_boost -= 1
+                slot = self._lowest_free_slot(normal_slots + 1)
+            self._start(task_id, run, slot, now, alone=False)
+
+    def _lowest_free_slot(self, first: int) -> int:
+        """The lowest slot number from `first` on that no task holds."""
+        slot = first
+        while slot in self._slots:
+            slot += 1
+        return slot
 
     def _start_alone(self, now: float) -> None:
         """The sequential rung: drain the pool, run the first task of `_alone` by itself."""
