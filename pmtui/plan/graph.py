@@ -252,14 +252,16 @@ class PlanGraph:
         finish: dict[str, float] = {}
         via: dict[str, str | None] = {}
         for node in nx.topological_sort(self.graph):
+            if not is_barrier(node) and self.tasks[node].done:
+                # Done already: satisfied from the start, whatever it once waited for.
+                finish[node], via[node] = 0.0, None
+                continue
             best: str | None = None
             best_finish = 0.0
             for pred in sorted(self.graph.predecessors(node), key=self._sort_key):
                 if finish[pred] > best_finish:
                     best, best_finish = pred, finish[pred]
-            own = 0.0
-            if not is_barrier(node) and not self.tasks[node].done:
-                own = estimate(self.tasks[node])
+            own = 0.0 if is_barrier(node) else estimate(self.tasks[node])
             finish[node] = best_finish + own
             via[node] = best
         if not self.tasks:

@@ -29,10 +29,11 @@ def remaining_path(graph: PlanGraph, estimates: Mapping[str, float]) -> dict[str
     """For each task, the longest chain of estimated seconds from its start to the plan's end."""
     longest: dict[str, float] = {}
     for node in reversed(list(nx.topological_sort(graph.graph))):
+        if not is_barrier(node) and graph.tasks[node].done:
+            longest[node] = 0.0  # done already: nothing after it waits on it any more
+            continue
         after = max((longest[successor] for successor in graph.graph.successors(node)), default=0.0)
-        own = 0.0
-        if not is_barrier(node) and not graph.tasks[node].done:
-            own = estimates.get(node, 0.0)
+        own = 0.0 if is_barrier(node) else estimates.get(node, 0.0)
         longest[node] = own + after
     return {task_id: longest[task_id] for task_id in graph.tasks}
 

@@ -320,9 +320,11 @@ def test_critical_path_is_the_longest_chain_of_remaining_work(phases: list[Phase
         assert nx.has_path(graph.graph, waited, waiter)
     longest: dict[str, float] = {}
     for task_id in graph.topological_tasks():
-        own = remaining.get(task_id) or 0.0
+        if task_id not in remaining:
+            longest[task_id] = 0.0  # done: satisfied from the start, whatever it waited for
+            continue
         before = [longest[dep] for dep in graph.dependencies(task_id)]
-        longest[task_id] = own + max(before, default=0.0)
+        longest[task_id] = (remaining[task_id] or 0.0) + max(before, default=0.0)
     assert path.seconds == pytest.approx(max(longest.values(), default=0.0))
 
 

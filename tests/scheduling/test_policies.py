@@ -149,7 +149,22 @@ def test_a_done_task_adds_nothing_to_the_remaining_path() -> None:
     - [ ] 1.2 Next (agent: demo) (depends: 1.1)
     """
     graph = graph_of(text)
-    assert remaining_path(graph, {"1.1": 100.0, "1.2": 4.0}) == {"1.1": 4.0, "1.2": 4.0}
+    assert remaining_path(graph, {"1.1": 100.0, "1.2": 4.0}) == {"1.1": 0.0, "1.2": 4.0}
+
+
+def test_what_waits_behind_a_done_task_is_not_on_the_path_of_its_dependencies() -> None:
+    # In a [SEQUENTIAL] phase 1.3 waits for 1.2, which is done: 1.3 may start at once, so it
+    # no longer lengthens the path of 1.1.
+    text = """
+    ## Phase 1: Chain [SEQUENTIAL]
+    - [ ] 1.1 First (agent: demo)
+    - [x] 1.2 Done already (agent: demo)
+    - [ ] 1.3 Last (agent: demo)
+    """
+    graph = graph_of(text)
+    seconds = {"1.1": 5.0, "1.2": 7.0, "1.3": 3.0}
+    assert remaining_path(graph, seconds) == {"1.1": 5.0, "1.2": 0.0, "1.3": 3.0}
+    assert graph.critical_path(lambda task: seconds[task.id]).tasks == ("1.1",)
 
 
 def test_a_diamond_counts_each_dependent_once() -> None:
