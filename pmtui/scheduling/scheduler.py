@@ -644,7 +644,7 @@ class Scheduler:
         self._slots.pop(run.slot, None)
         run.slot = 0
         self._locks.release(task_id)
-        if self._alone and self._alone[0] == task_id and not still_alone:
+        if self._alone and self._alone[0] == task_id and (run.state.final or not still_alone):
             self._alone.pop(0)
             self._lift_waits("sequential:")
         for waiter in self._waiting_on.pop(task_id, set()):
@@ -717,7 +717,8 @@ class Scheduler:
             run.last_duration_s = max(0.0, now - run.started_at)
         self._transition(task_id, run, state)
         self._unregister_wait(task_id, run)
-        if task_id in self._alone:
+        if task_id in self._alone and not run.slot:
+            # (A task stopped while running alone leaves `_alone` when its process is gone.)
             self._alone.remove(task_id)
             self._lift_waits("sequential:")
         run.reason = reason
