@@ -6,6 +6,7 @@ The one place that finds the config files for a plan and reads them, so `check`,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,11 @@ class Project:
     def isolation(self) -> bool:
         """Whether tasks of code-modifying agents run in their own worktrees.
 
-        `isolation = "auto"` means yes inside a git repository; "worktree" always; "none" never.
+        `isolation = "auto"` or "worktree" mean yes inside a git repository ("worktree" warns
+        outside one, see `load_project`); "none" never.
         """
         assert self.config is not None
-        mode = self.config.conflicts.isolation
-        return mode == "worktree" or (mode == "auto" and self.in_git_repo)
+        return self.in_git_repo and self.config.conflicts.isolation != "none"
 
     def scheduler_setup(
         self, max_parallel: int | None = None, fail_fast: bool = False, seed: int = 0
@@ -140,5 +141,33 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
     graph, plan_problems = validate_plan(plan, agents=agents)
     merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
     in_git_repo = find_repo_root(plan_path.resolve().parent) is not None
+    if config is not None and config.conflicts.isolation == "worktree" and not in_git_repo:
+        config_problems = [*config_problems, _worktree_without_repo(config, shown)]
     # Config problems first: they are in another file, and an agent check waits on them.
     return Project(plan, graph, config, (*config_problems, *merged), in_git_repo)
+
+
+_WORKTREE_SETTING = re.compile(r"""^[ \t]*isolation[ \t]*=[ \t]*["']worktree["']""", re.M)
+
+
+def _worktree_without_repo(config: Config, plan_shown: str) -> Problem:
+    """`isolation = "worktree"` for a plan outside any git repository: nothing to isolate in."""
+    where, line = plan_shown, 1
+    for source in reversed(config.sources):  # the nearest file that says "worktree"
+        try:
+            text = read_text(Path(source), source)
+        except SourceError:
+            continue
+        found = _WORKTREE_SETTING.search(text)
+        if found:
+            where, line = source, text.count("\n", 0, found.start()) + 1
+            break
+    return Problem(
+        where,
+        line,
+        1,
+        f'conflicts.isolation = "worktree", but {plan_shown} is not in a git repository: '
+        "tasks will share one folder and take file locks",
+        'run `git init` in the plan\'s folder, or set isolation = "auto" (or "none")',
+        Severity.WARNING,
+    )

@@ -225,15 +225,15 @@ def _ratio(numerator: float, denominator: float) -> str:
 
 
 def _numbers(forecast: Forecast) -> list[str]:
-    path_s = forecast.critical_path.seconds
-    work_s = forecast.sequential_s / forecast.slots
-    work = f"work / slots ({format_duration(forecast.sequential_s)} / {forecast.slots})"
-    if math.isclose(path_s, work_s):
-        bound = f"the critical path = {work}"
-    elif path_s > work_s:
-        bound = f"the critical path, above {work} = {format_duration(work_s)}"
-    else:
-        bound = f"{work}, above the critical path {format_duration(path_s)}"
+    terms = sorted(forecast.bound_terms, key=lambda term: -term.seconds)
+    binding, others = terms[0], terms[1:]
+    equal = [term for term in others if math.isclose(term.seconds, binding.seconds)]
+    below = [term for term in others if term not in equal]
+    bound = " = ".join(term.label for term in [binding, *equal])
+    if below:
+        bound += ", above " + " and ".join(
+            f"{term.label} = {format_duration(term.seconds)}" for term in below
+        )
     peak = _peak(forecast.simulation.attempts)
     return [
         f"  makespan      {format_duration(forecast.makespan_s)}",

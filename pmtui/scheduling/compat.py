@@ -47,14 +47,16 @@ class Compatibility:
 
         Returns:
             `(reason, running task)`: the reason starts with `compatibility:` and names the
-            rule and the running task in the way.
+            rule and the agent in the way; the task is the second item.
         """
         if agent not in self._constrained and agent not in self._code_agents:
             return None
         for task_id, other in running:
             reason = self._pair_clash(agent, other)
             if reason is not None:
-                return f"compatibility: {reason} ({other} runs as {task_id})", task_id
+                # The agent, not the task: the reason stays the same from one holder to the
+                # next, so a long queue behind a singleton is announced once per task.
+                return f"compatibility: {reason} ({other} is running)", task_id
         return None
 
     def _pair_clash(self, agent: str, other: str) -> str | None:

@@ -1,12 +1,13 @@
 """The fallback ladder of seed 001: what the next attempt of a failed task is.
 
-A task starts at most `1 + retries` times. Each extra attempt is, in this order of choice:
+A task starts at most `1 + retries` times, and each extra attempt climbs the ladder:
 
-1. **sequential** — always the last extra attempt when an earlier attempt ran beside other
-   tasks (and `fallback_mode` is `sequential`): the pool drains and it runs alone;
-2. **partition** — the attempt runs in its own worktree, when the failure involved shared
-   files or a merge conflict and a worktree is possible (and it is not isolated already);
-3. **retry** — the same again after a back-off: 1 s doubling, capped at 30 s, ±20 % jitter.
+1. **retry** — the same again after a back-off (1 s doubling, capped at 30 s, ±20 % jitter):
+   the first extra attempt, as a failure may be passing;
+2. **partition** — from the second extra attempt on, when the failure involved shared files
+   or a merge conflict and a worktree is possible: the attempt runs in its own worktree;
+3. **sequential** — always the last extra attempt when an earlier attempt ran beside other
+   tasks (and `fallback_mode` is `sequential`): the pool drains and it runs alone.
 
 Rate limits are not failures: the agent type backs off (30 s doubling, capped at 10 min) and
 the attempt is requeued without counting.
@@ -48,10 +49,12 @@ def next_step(failure: FailedAttempt) -> RetryStep | None:
     """The rung of the next attempt, or None when the task has no attempts left."""
     if failure.attempts_made >= failure.attempts_allowed:
         return None
-    last_extra = failure.attempts_made + 1 == failure.attempts_allowed
-    if last_extra and failure.ran_beside_others and failure.sequential_allowed:
+    extra_attempt = failure.attempts_made  # 1 for the first extra attempt
+    if extra_attempt + 1 == failure.attempts_allowed and (
+        failure.ran_beside_others and failure.sequential_allowed
+    ):
         return RetryStep.SEQUENTIAL
-    if failure.shared_files and failure.can_isolate and not failure.isolated:
+    if extra_attempt >= 2 and failure.shared_files and failure.can_isolate and not failure.isolated:
         return RetryStep.PARTITION
     return RetryStep.RETRY
 

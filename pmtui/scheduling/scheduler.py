@@ -94,7 +94,8 @@ class _Run:
         self.skip_cause = ""
         """The dependency whose end skipped it ("" when skipped by the user or fail-fast)."""
         self.waiting_on = ""
-        """The running task holding it back, if any."""
+        """What holds it back until it ends: a running task's id, or `#rate:<agent>` while
+        that agent backs off. Such a task is parked out of the ready queue till then."""
 
 
 class _ReadyQueue:
@@ -103,15 +104,17 @@ class _ReadyQueue:
     def __init__(self, keys: Mapping[str, SortKey]) -> None:
         self._keys = keys
         self._sorted: list[tuple[SortKey, str]] = []
+        self._members: set[str] = set()
 
     def add(self, task_id: str) -> None:
-        insort(self._sorted, (self._keys[task_id], task_id))
+        if task_id not in self._members:
+            self._members.add(task_id)
+            insort(self._sorted, (self._keys[task_id], task_id))
 
     def remove(self, task_id: str) -> None:
-        entry = (self._keys[task_id], task_id)
-        index = bisect_left(self._sorted, entry)
-        if index < len(self._sorted) and self._sorted[index] == entry:
-            del self._sorted[index]
+        if task_id in self._members:
+            self._members.discard(task_id)
+            del self._sorted[bisect_left(self._sorted, (self._keys[task_id], task_id))]
 
     def at(self, index: int) -> str | None:
         return self._sorted[index][1] if index < len(self._sorted) else None
@@ -129,14 +132,17 @@ class Scheduler:
         self._compat = Compatibility(setup.compat, setup.code_agents)
         self._locks = FileLocks()
         self._random = random.Random(setup.seed)
-        self._queue = _ReadyQueue(sort_keys(graph, setup.estimates, setup.strategy))
+        keys = sort_keys(graph, setup.estimates, setup.strategy)
+        self._queue = _ReadyQueue(keys)
+        """Tasks that may start as soon as a slot is free (parked ones are out of it)."""
+        self._critical_queue = _ReadyQueue(keys)
+        """The critical tasks of `_queue`: the only ones the emergency boost slots take."""
         self._runs: dict[str, _Run] = {}
         self._outbox: list[Output] = []
         self._slots: dict[int, str] = {}
         """Slot number → the task holding it."""
         self._started_at_time = now
         self._open = 0
-        self._critical_ready = 0
         self._backoffs: list[tuple[float, str]] = []
         """`(ready_at, task)` of tasks in back-off; stale entries are skipped."""
         self._agent_backoff: dict[str, tuple[float, float]] = {}
@@ -146,7 +152,7 @@ class Scheduler:
         self._alone: list[str] = []
         """Tasks whose next attempt runs alone, first one first."""
         self._waiting_on: dict[str, set[str]] = {}
-        """Running task → the tasks it holds back (released when it ends)."""
+        """Blocker (see `_Run.waiting_on`) → the tasks parked behind it."""
         self._paused = False
         self._hard_paused = False
         self._manual_boost = False
@@ -199,6 +205,11 @@ class Scheduler:
     def reason(self, task_id: str) -> str:
         """Why a task waits, or why it ended ("" otherwise)."""
         return self._runs[task_id].reason
+
+    def blocker(self, task_id: str) -> str:
+        """The running task a waiting task waits for ("" when none)."""
+        waiting_on = self._runs[task_id].waiting_on
+        return "" if waiting_on.startswith("#") else waiting_on
 
     def attempts(self, task_id: str) -> int:
         """How many attempts of the task have started (rate-limited ones not counted)."""
@@ -282,7 +293,12 @@ class Scheduler:
         if outcome is Outcome.RATE_LIMITED:
             self._rate_limited(task_id, run, agent, now)
             return
-        why = reason or (f"exit {exit_code}" if exit_code is not None else "failed")
+        if reason:
+            why = reason
+        elif outcome is Outcome.CONFLICT:
+            why = "conflict"
+        else:
+            why = f"exit {exit_code}" if exit_code is not None else "failed"
         self._after_failure(task_id, run, outcome, why, now)
 
     def memory_available(self, available: int | None, now: float) -> None:
@@ -340,7 +356,7 @@ class Scheduler:
         run.ran_beside_others = False
         self._notify(TaskRetrying(now, task_id, 1, RetryStep.RETRY, 0.0, "retried by user"))
         self._enqueue(task_id, run)
-        self._reopen_dependents(task_id)
+        self._reopen_dependents(task_id, now)
 
     def skip(self, task_id: str, now: float) -> None:
         """Skip a task that has not ended (stopping it if it runs), and its dependents."""
@@ -358,8 +374,9 @@ class Scheduler:
                 f"no boost slots: emergency_boost ({self.setup.boost_slots}) is not above "
                 f"the {self.setup.slots} normal slots"
             )
+        changed = self._manual_boost != on
         self._manual_boost = on
-        self._announce_slots(now)
+        self._announce_slots(now, manual_changed=changed)
 
     def abort(self, now: float, reason: str = "aborted") -> None:
         """Stop everything: running attempts are stopped, every open task is cancelled."""
@@ -387,10 +404,7 @@ class Scheduler:
         if not self._finished:
             self._end_backoffs(now)
             if not self._aborted:
-                if self._stopping:
-                    if not self._slots:
-                        self._stop_the_rest(now)
-                else:
+                if not self._stopping:
                     self._start_what_fits(now)
                 self._announce_slots(now)
             if self._open == 0 and (self._aborted or not self._slots):
@@ -408,7 +422,7 @@ class Scheduler:
         for agent, (until, _) in list(self._agent_backoff.items()):
             if until <= now:
                 del self._agent_backoff[agent]
-                self._lift_waits(f"rate limit: {agent} ")
+                self._unpark(f"#rate:{agent}")
 
     def _start_what_fits(self, now: float) -> None:
         if self._alone:
@@ -432,21 +446,20 @@ class Scheduler:
         if self._paused:
             self._hold_front("paused", would_start, now)
             return
+        queue = self._queue
         index = 0
         while free_normal or free_boost:
-            task_id = self._queue.at(index)
+            if not free_normal and not self._manual_boost and queue is self._queue:
+                queue, index = self._critical_queue, 0  # only boost slots are left
+            task_id = queue.at(index)
             if task_id is None:
                 return
             run = self._runs[task_id]
-            if not free_normal and not (self._manual_boost or run.critical):
-                if not self._critical_ready:
-                    return
-                index += 1  # only boost slots are left: look for a critical task
-                continue
             hold = self._hold(task_id)
             if hold is not None:
                 self._wait(task_id, run, hold[0], hold[1], now)
-                index += 1
+                if not hold[1]:
+                    index += 1  # still queued; a parked task left the queue by itself
                 continue
             gate = self._resource_gate()
             if gate:
@@ -472,7 +485,7 @@ class Scheduler:
         task_id = self._alone[0]
         run = self._runs[task_id]
         free = self.setup.slots - sum(1 for slot in self._slots if slot <= self.setup.slots)
-        for index in range(free + 1):
+        for index in range(min(free + 1, len(self._queue))):
             other = self._queue.at(index)
             if other is not None and other != task_id:
                 reason = f"sequential: {task_id} runs alone first"
@@ -526,29 +539,21 @@ class Scheduler:
     def _hold_front(self, reason: str, count: int, now: float) -> None:
         """Mark the first `count` queued tasks that would start now as waiting for `reason`.
 
-        A task already held by a running task or by its agent's rate limit keeps that
-        reason: it would not start anyway.
+        Tasks parked behind a running task or a rate limit are not in the queue: they keep
+        that reason, as they would not start anyway.
         """
-        index = 0
-        while count > 0:
+        for index in range(min(count, len(self._queue))):
             task_id = self._queue.at(index)
-            if task_id is None:
-                return
-            index += 1
-            run = self._runs[task_id]
-            if run.state is TaskState.WAITING and (
-                run.waiting_on or run.reason.startswith("rate limit:")
-            ):
-                continue
-            self._wait(task_id, run, reason, "", now)
-            count -= 1
+            assert task_id is not None
+            self._wait(task_id, self._runs[task_id], reason, "", now)
 
     def _hold(self, task_id: str) -> tuple[str, str] | None:
         """Why this task may not start beside the running ones: `(reason, blocker)`."""
         agent = self.setup.agents[task_id]
         backoff = self._agent_backoff.get(agent)
         if backoff is not None:
-            return f"rate limit: {agent} backs off for {format_duration(backoff[1])}", ""
+            reason = f"rate limit: {agent} backs off for {format_duration(backoff[1])}"
+            return reason, f"#rate:{agent}"
         running = [(other, self.setup.agents[other]) for other in self._slots.values()]
         clash = self._compat.clash(agent, running)
         if clash is not None:
@@ -560,27 +565,27 @@ class Scheduler:
         )
         if blocked is not None:
             holder, path = blocked
-            return f"file lock: {path} is in use by {holder}", holder
+            return f"file lock: {path} is in use", holder
         return None
 
     # ------------------------------------------------------------------ transitions
 
     def _transition(self, task_id: str, run: _Run, target: TaskState) -> None:
         check_transition(task_id, run.state, target)
-        if run.state in (TaskState.READY, TaskState.WAITING) and target not in (
-            TaskState.READY,
-            TaskState.WAITING,
-        ):
-            self._queue.remove(task_id)
-            if run.critical:
-                self._critical_ready -= 1
+        if target not in (TaskState.READY, TaskState.WAITING):
+            self._dequeue(task_id, run)
         run.state = target
 
     def _enqueue(self, task_id: str, run: _Run) -> None:
-        """Put a task that just became ready (or waiting) into the ready queue."""
+        """Put a task that just became ready (or stopped being parked) into the ready queue."""
         self._queue.add(task_id)
         if run.critical:
-            self._critical_ready += 1
+            self._critical_queue.add(task_id)
+
+    def _dequeue(self, task_id: str, run: _Run) -> None:
+        self._queue.remove(task_id)
+        if run.critical:
+            self._critical_queue.remove(task_id)
 
     def _make_ready(self, task_id: str) -> None:
         run = self._runs[task_id]
@@ -588,21 +593,36 @@ class Scheduler:
         self._enqueue(task_id, run)
 
     def _wait(self, task_id: str, run: _Run, reason: str, blocker: str, now: float) -> None:
+        """Hold a task back; with a `blocker`, park it out of the queue until that ends.
+
+        A notice goes out only when the reason changes, so a task held by one rule after
+        another (the next holder of the same lock) is announced once.
+        """
+        self._unregister_wait(task_id, run)
+        if blocker:
+            run.waiting_on = blocker
+            self._waiting_on.setdefault(blocker, set()).add(task_id)
+            self._dequeue(task_id, run)
         if run.state is TaskState.WAITING and run.reason == reason:
             return
         if run.state is not TaskState.WAITING:
             self._transition(task_id, run, TaskState.WAITING)
         run.reason = reason
-        self._unregister_wait(task_id, run)
-        if blocker:
-            run.waiting_on = blocker
-            self._waiting_on.setdefault(blocker, set()).add(task_id)
         self._notify(TaskWaiting(now, task_id, reason))
 
     def _unregister_wait(self, task_id: str, run: _Run) -> None:
         if run.waiting_on:
             self._waiting_on.get(run.waiting_on, set()).discard(task_id)
             run.waiting_on = ""
+
+    def _unpark(self, blocker: str) -> None:
+        """`blocker` ended: the tasks parked behind it go back into the queue, still
+        waiting with their reason until `decide` checks them again."""
+        for waiter in sorted(self._waiting_on.pop(blocker, ())):
+            run = self._runs[waiter]
+            run.waiting_on = ""
+            if run.state is TaskState.WAITING:
+                self._enqueue(waiter, run)
 
     def _lift_waits(self, reason_prefix: str) -> None:
         """A gate opened: tasks it held are ready again (and re-checked on `decide`)."""
@@ -623,14 +643,25 @@ class Scheduler:
         run.started_at = now
         run.attempt_isolated = task_id in self.setup.isolated or run.partitioned
         run.shared_files = False
+        run.exit_code = None
         agent = self.setup.agents[task_id]
         files = self.graph.tasks[task_id].files
         for other in self._slots.values():
             other_run = self._runs[other]
             other_run.ran_beside_others = True
             run.ran_beside_others = True
+            # Locks keep apart every other pair that shares files.
             other_files = self.graph.tasks[other].files
-            if files and other_files and shared_paths(files, other_files):
+            if (
+                files
+                and other_files
+                and (
+                    run.attempt_isolated
+                    or other_run.attempt_isolated
+                    or self._compat.same_cluster(agent, self.setup.agents[other])
+                )
+                and shared_paths(files, other_files)
+            ):
                 other_run.shared_files = True
                 run.shared_files = True
         self._slots[slot] = task_id
@@ -647,12 +678,7 @@ class Scheduler:
         if self._alone and self._alone[0] == task_id and (run.state.final or not still_alone):
             self._alone.pop(0)
             self._lift_waits("sequential:")
-        for waiter in self._waiting_on.pop(task_id, set()):
-            waiting = self._runs[waiter]
-            waiting.waiting_on = ""
-            if waiting.state is TaskState.WAITING:
-                self._transition(waiter, waiting, TaskState.READY)
-                waiting.reason = ""
+        self._unpark(task_id)
 
     def _rate_limited(self, task_id: str, run: _Run, agent: str, now: float) -> None:
         run.attempts -= 1
@@ -662,10 +688,11 @@ class Scheduler:
         current = self._agent_backoff.get(agent)
         if current is None or current[0] < now + delay:
             self._agent_backoff[agent] = (now + delay, delay)
+        run.exit_code = None  # the attempt does not count
         self._transition(task_id, run, TaskState.WAITING)
-        self._enqueue(task_id, run)
-        run.reason = f"rate limit: {agent} backs off for {format_duration(delay)}"
-        self._notify(TaskWaiting(now, task_id, run.reason))
+        reason = f"rate limit: {agent} backs off for {format_duration(delay)}"
+        run.reason = ""
+        self._wait(task_id, run, reason, f"#rate:{agent}", now)
 
     def _after_failure(
         self, task_id: str, run: _Run, outcome: Outcome, why: str, now: float
@@ -687,10 +714,10 @@ class Scheduler:
         if step is None:
             self._finish(task_id, final, why, now)
             if final is TaskState.FAILED and (run.critical or self.setup.abort_on_failure):
-                cause = "critical task" if run.critical else "fallback_mode is abort:"
-                self.abort(now, f"aborted: {cause} {task_id} failed ({why})")
+                self.abort(now, self._abort_reason(task_id, run.critical, why))
             elif self.setup.fail_fast and not self._stopping:
                 self._stopping = f"fail-fast: stopped after {task_id} {final}"
+                self._stop_the_rest(now)
             return
         delay = 0.0
         if step is RetryStep.SEQUENTIAL:
@@ -706,6 +733,11 @@ class Scheduler:
         heapq.heappush(self._backoffs, (run.ready_at, task_id))
         self._notify(TaskRetrying(now, task_id, run.attempts + 1, step, delay, why))
 
+    @staticmethod
+    def _abort_reason(task_id: str, critical: bool, why: str) -> str:
+        cause = "critical task" if critical else "fallback_mode is abort:"
+        return f"aborted: {cause} {task_id} failed ({why})"
+
     def _finish(
         self, task_id: str, state: TaskState, reason: str, now: float, *, cascade: bool = True
     ) -> None:
@@ -719,8 +751,10 @@ class Scheduler:
         self._unregister_wait(task_id, run)
         if task_id in self._alone and not run.slot:
             # (A task stopped while running alone leaves `_alone` when its process is gone.)
+            first = self._alone[0] == task_id
             self._alone.remove(task_id)
-            self._lift_waits("sequential:")
+            if first:
+                self._lift_waits("sequential:")
         run.reason = reason
         self._open -= 1
         self._notify(
@@ -775,7 +809,7 @@ class Scheduler:
                 self._finish(successor, TaskState.SKIPPED, reason, now, cascade=False)
                 stack.append((successor, successor, "skipped"))
 
-    def _reopen_dependents(self, task_id: str) -> None:
+    def _reopen_dependents(self, task_id: str, now: float) -> None:
         """Undo the skips caused by `task_id`, now that it is retried."""
         stack = [task_id]
         while stack:
@@ -796,23 +830,29 @@ class Scheduler:
                     run.skip_cause = blocking
                     continue
                 self._transition(dependent, run, TaskState.PENDING)
-                run.reason = ""
+                run.reason = f"dependency {cause} retried"
                 run.skip_cause = ""
                 self._open += 1
+                self._notify(TaskWaiting(now, dependent, run.reason))
                 stack.append(dependent)
 
     def _stop_the_rest(self, now: float) -> None:
-        """Fail-fast: nothing runs any more; every open task ends."""
+        """Fail-fast: every task that is not running ends now; running ones finish."""
+        aborting = ""
         for task_id in self.graph.tasks:
             run = self._runs[task_id]
-            if run.state.final:
+            if run.state.final or run.slot:
                 continue
             if run.attempts:  # its last attempt failed and the next one will not come
                 self._finish(task_id, TaskState.FAILED, run.last_failure, now, cascade=False)
+                if not aborting and (run.critical or self.setup.abort_on_failure):
+                    aborting = self._abort_reason(task_id, run.critical, run.last_failure)
             else:
                 self._finish(task_id, TaskState.SKIPPED, self._stopping, now, cascade=False)
+        if aborting:
+            self.abort(now, aborting)
 
-    def _announce_slots(self, now: float) -> None:
+    def _announce_slots(self, now: float, *, manual_changed: bool = False) -> None:
         """Tell when the usable slot count changes (boost opened or closed)."""
         critical_boosted = any(
             slot > self.setup.slots and self._runs[task_id].critical
@@ -820,7 +860,7 @@ class Scheduler:
         )
         boosted = self._manual_boost or critical_boosted
         slots = self.setup.boost_slots if boosted else self.setup.slots
-        if slots != self._announced_slots:
+        if slots != self._announced_slots or manual_changed:
             self._announced_slots = slots
             self._notify(BoostChanged(now, slots, self._manual_boost))
 

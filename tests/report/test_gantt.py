@@ -229,7 +229,7 @@ def test_the_dry_run_text_names_the_bound_that_binds() -> None:
 
     wide = make_forecast([attempt(f"t{n}", n % 2 + 1, 0, 100) for n in range(2)], slots=1)
     text = render_dry_run(wide, 100, "p.md")
-    assert "lower bound   3m20s = work / slots (3m20s / 1), above the critical path 0s" in text
+    assert "lower bound   3m20s = work / slots (3m20s / 1), above the critical path = 0s" in text
     assert "slots         1 (at most 2 busy at once, boost included)" in text
 
 

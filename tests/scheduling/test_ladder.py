@@ -93,12 +93,16 @@ def test_next_step_is_a_plain_retry_by_default() -> None:
     assert next_step(failure()) is RetryStep.RETRY
 
 
-def test_next_step_partitions_on_shared_files_when_a_worktree_is_possible() -> None:
-    assert next_step(failure(shared_files=True, can_isolate=True)) is RetryStep.PARTITION
-    assert next_step(failure(shared_files=True, can_isolate=False)) is RetryStep.RETRY
-    assert next_step(failure(shared_files=True, can_isolate=True, isolated=True)) is (
-        RetryStep.RETRY
-    )
+def test_next_step_partitions_on_shared_files_from_the_second_extra_attempt() -> None:
+    second = {"attempts_made": 2, "shared_files": True}
+    assert next_step(failure(**second, can_isolate=True)) is RetryStep.PARTITION
+    assert next_step(failure(**second, can_isolate=False)) is RetryStep.RETRY
+    assert next_step(failure(**second, can_isolate=True, isolated=True)) is RetryStep.RETRY
+
+
+def test_the_first_extra_attempt_is_a_plain_retry_even_on_shared_files() -> None:
+    # The ladder climbs: a failure may be passing, so it is retried as it was first.
+    assert next_step(failure(shared_files=True, can_isolate=True)) is RetryStep.RETRY
 
 
 def test_next_step_is_sequential_only_as_the_last_extra_attempt_after_running_beside_others() -> (
@@ -239,14 +243,17 @@ def test_a_task_that_succeeds_on_a_retry_ends_done() -> None:
 def test_partition_when_the_failed_attempt_ran_beside_a_cluster_mate_on_the_same_files() -> None:
     text = """
     ## Phase 1: Investigate
-    - [ ] 1.1 Look (agent: error-handler) (files: src/app.py) (retries: 2)
+    - [ ] 1.1 Look (agent: error-handler) (files: src/app.py) (retries: 3)
     - [ ] 1.2 Test (agent: qa-engineer) (files: src/app.py)
     """
-    result = simulate(scheduler_of(text, can_isolate=True), scripted({("1.1", 1): failing()}))
-    assert [notice.step for notice in retrying(result)] == [RetryStep.PARTITION]
+    result = simulate(
+        scheduler_of(text, can_isolate=True),
+        scripted({("1.1", 1): failing(), ("1.1", 2): failing()}, durations={"1.2": 100.0}),
+    )
+    assert [notice.step for notice in retrying(result)] == [RetryStep.RETRY, RetryStep.PARTITION]
     starts = attempts_of(result)
-    assert [start.isolated for start in starts] == [False, True]
-    assert 0.8 <= retrying(result)[0].delay_s <= 1.2
+    assert [start.isolated for start in starts] == [False, False, True]
+    assert 1.6 <= retrying(result)[1].delay_s <= 2.4
 
 
 def test_partition_after_a_conflict_when_a_worktree_is_possible() -> None:
@@ -254,10 +261,13 @@ def test_partition_after_a_conflict_when_a_worktree_is_possible() -> None:
     ## Phase 1: Solo
     - [ ] 1.1 Build (agent: swebok-engineer) (retries: 2)
     """
-    result = simulate(scheduler_of(text, can_isolate=True), scripted({("1.1", 1): conflict()}))
-    assert [notice.step for notice in retrying(result)] == [RetryStep.PARTITION]
-    assert retrying(result)[0].reason == "conflict on src/a.py with 2.1"
-    assert [start.isolated for start in attempts_of(result)] == [False, True]
+    result = simulate(
+        scheduler_of(text, can_isolate=True),
+        scripted({("1.1", 1): conflict(), ("1.1", 2): conflict()}),
+    )
+    assert [notice.step for notice in retrying(result)] == [RetryStep.RETRY, RetryStep.PARTITION]
+    assert retrying(result)[1].reason == "conflict on src/a.py with 2.1"
+    assert [start.isolated for start in attempts_of(result)] == [False, False, True]
     assert result.states["1.1"] is TaskState.DONE
 
 
@@ -584,12 +594,13 @@ def test_every_rung_is_announced_as_a_task_retrying_notice() -> None:
     - [ ] 1.2 Test (agent: qa-engineer) (files: src/app.py)
     """
     result = simulate(
-        scheduler_of(text, can_isolate=True), scripted(always_failing("1.1"))
+        scheduler_of(text, can_isolate=True),
+        scripted(always_failing("1.1"), durations={"1.2": 100.0}),
     )
     notices = retrying(result)
     assert [(n.attempt, n.step) for n in notices] == [
-        (2, RetryStep.PARTITION),
-        (3, RetryStep.RETRY),
+        (2, RetryStep.RETRY),
+        (3, RetryStep.PARTITION),
         (4, RetryStep.SEQUENTIAL),
     ]
     assert {str(n.step) for n in notices} == {"retry", "partition", "sequential"}

@@ -41,7 +41,8 @@ def test_overlapping_files_wait_for_the_holder(first: str, second: str, path: st
     scheduler = scheduler_of(two_readers(first, second))
     outputs = scheduler.decide(0)
     assert started(outputs) == ["1.1"]
-    assert waiting(outputs) == {"1.2": f"file lock: {path} is in use by 1.1"}
+    assert waiting(outputs) == {"1.2": f"file lock: {path} is in use"}
+    assert scheduler.blocker("1.2") == "1.1"
 
 
 @pytest.mark.parametrize(

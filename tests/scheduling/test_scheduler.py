@@ -716,3 +716,123 @@ def test_max_parallel_overrides_slots_and_boost_is_never_below_it(
     graph = graph_of(SETUP_PLAN)
     setup = SchedulerSetup.from_config(graph, CONFIG, estimates={}, max_parallel=max_parallel)
     assert (setup.slots, setup.boost_slots) == (max_parallel, boost)
+
+
+# --------------------------------------------------------------------------- found in review
+
+
+def test_tasks_queued_on_one_file_are_announced_once_each_however_long_the_queue() -> None:
+    lines = [f"- [ ] t{n} Edit (agent: product-manager) (files: CHANGELOG.md)" for n in range(60)]
+    scheduler = scheduler_of("## Phase 1: One file\n" + "\n".join(lines) + "\n")
+    result = simulate(scheduler, scripted())
+    notices = of_type(result.outputs, TaskWaiting)
+    assert len(notices) == 59  # every task but the first waits once, for the same reason
+    assert {notice.reason for notice in notices} == {"file lock: CHANGELOG.md is in use"}
+    assert result.run.time == 600  # one after another
+
+
+def test_a_singleton_queue_is_announced_once_each() -> None:
+    lines = [f"- [ ] t{n} Save (agent: state-persistence-agent)" for n in range(40)]
+    result = simulate(scheduler_of("## Phase 1: Saves\n" + "\n".join(lines) + "\n"), scripted())
+    assert len(of_type(result.outputs, TaskWaiting)) == 39
+
+
+def test_a_waiting_task_names_its_blocker_while_the_reason_stays_the_same() -> None:
+    text = """
+    ## Phase 1: One file
+    - [ ] 1.1 A (agent: product-manager) (files: a.md)
+    - [ ] 1.2 B (agent: product-manager) (files: a.md)
+    - [ ] 1.3 C (agent: product-manager) (files: a.md)
+    """
+    scheduler = scheduler_of(text)
+    scheduler.decide(0)
+    assert scheduler.blocker("1.3") == "1.1"
+    scheduler.finished("1.1", 10, Outcome.SUCCEEDED, exit_code=0)
+    outputs = scheduler.decide(10)
+    assert started(outputs) == ["1.2"]
+    assert of_type(outputs, TaskWaiting) == []
+    assert scheduler.blocker("1.3") == "1.2"
+    assert scheduler.reason("1.3") == "file lock: a.md is in use"
+
+
+def test_dependents_reopened_by_a_retry_are_announced() -> None:
+    text = """
+    ## Phase 1: Start
+    - [ ] a1 Breaks (agent: demo) (retries: 0)
+    - [ ] c1 Keeps the run open (agent: demo)
+    ## Phase 2: After
+    - [ ] b1 Needs a1 (agent: demo) (depends: a1)
+    """
+    scheduler = scheduler_of(text)
+    scheduler.decide(0)
+    scheduler.finished("a1", 1, Outcome.FAILED, exit_code=1)
+    assert finished(scheduler.decide(1))["b1"].status is TaskState.SKIPPED
+    scheduler.retry("a1", 2)
+    outputs = scheduler.decide(2)
+    assert waiting(outputs) == {"b1": "dependency a1 retried"}
+    assert scheduler.state("b1") is TaskState.PENDING
+
+
+def test_a_skipped_retry_reports_no_exit_code_of_an_earlier_attempt() -> None:
+    text = """
+    ## Phase 1: Solo
+    - [ ] t1 Flaky (agent: demo) (retries: 2)
+    """
+    scheduler = scheduler_of(text)
+    scheduler.decide(0)
+    scheduler.finished("t1", 1, Outcome.FAILED, exit_code=1)
+    scheduler.decide(1)
+    assert started(scheduler.decide(3)) == ["t1"]  # after the back-off
+    scheduler.skip("t1", 4)
+    ended = finished(scheduler.decide(4))["t1"]
+    assert (ended.status, ended.attempt, ended.exit_code) == (TaskState.SKIPPED, 2, None)
+
+
+def test_a_conflict_without_a_reason_says_conflict() -> None:
+    scheduler = scheduler_of("## P\n- [ ] t1 Merge (agent: demo) (retries: 0)\n")
+    scheduler.decide(0)
+    scheduler.finished("t1", 1, Outcome.CONFLICT, exit_code=0)
+    ended = finished(scheduler.decide(1))["t1"]
+    assert (ended.status, ended.reason) == (TaskState.CONFLICT, "conflict")
+
+
+def test_fail_fast_ends_every_task_that_is_not_running_at_once() -> None:
+    text = """
+    ## Phase 1: Start
+    - [ ] 1.1 Breaks (agent: demo) (retries: 0)
+    - [ ] 1.2 Long (agent: demo)
+    - [ ] 1.3 Queued (agent: demo)
+    """
+    scheduler = scheduler_of(text, fail_fast=True, slots=2, boost_slots=2)
+    scheduler.decide(0)
+    scheduler.finished("1.1", 5, Outcome.FAILED, exit_code=1)
+    outputs = scheduler.decide(5)
+    assert finished(outputs)["1.3"].reason == "fail-fast: stopped after 1.1 failed"
+    assert scheduler.state("1.2") is TaskState.RUNNING
+    assert of_type(outputs, RunFinished) == []
+
+
+def test_a_critical_task_ended_by_fail_fast_in_its_back_off_aborts_the_run() -> None:
+    text = """
+    ## Phase 1: Start
+    - [ ] t0 Urgent (agent: demo) (priority: critical) (retries: 2)
+    - [ ] t1 Breaks (agent: demo) (retries: 0)
+    """
+    scheduler = scheduler_of(text, fail_fast=True)
+    scheduler.decide(0)
+    scheduler.finished("t0", 1, Outcome.FAILED, exit_code=1)
+    scheduler.finished("t1", 1, Outcome.FAILED, exit_code=1)
+    outputs = scheduler.decide(1)
+    run = of_type(outputs, RunFinished)[0]
+    assert run.status is RunStatus.ABORTED
+    assert run.reason.startswith("aborted: critical task t0 failed")
+
+
+def test_turning_manual_boost_on_is_announced_even_when_the_auto_boost_is_open() -> None:
+    scheduler = scheduler_of(
+        wide(5, "- [ ] 1.9 Urgent (agent: demo) (priority: critical)"), strategy=Strategy.FIFO
+    )
+    scheduler.decide(0)
+    assert scheduler.usable_slots == 8
+    scheduler.set_boost(True, 1)
+    assert of_type(scheduler.decide(1), BoostChanged) == [BoostChanged(1, 8, True)]
