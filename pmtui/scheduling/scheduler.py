@@ -404,7 +404,10 @@ class Scheduler:
         if not self._finished:
             self._end_backoffs(now)
             if not self._aborted:
-                if not self._stopping:
+                if self._stopping:
+                    # A task requeued while the pool drains (a rate limit) can never start.
+                    self._stop_the_rest(now)
+                else:
                     self._start_what_fits(now)
                 self._announce_slots(now)
             if self._open == 0 and (self._aborted or not self._slots):
