@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_plan  # noqa: E402
+from parse_bench import best_wall  # noqa: E402
 
 from pmtui.config.loader import load_config  # noqa: E402
 from pmtui.config.model import Config  # noqa: E402
@@ -63,23 +63,6 @@ def best_of(repeats: int, action: Callable[[], T]) -> tuple[float, T]:
         best = min(best, time.perf_counter() - start)
     assert result is not None
     return best, result
-
-
-def best_wall(argv: list[str], cwd: Path, repeats: int = REPEATS) -> float:
-    """The fastest of `repeats` runs of a command, in seconds; fails loudly on a bad exit."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = subprocess.run(
-            argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-        )
-        elapsed = time.perf_counter() - start
-        if result.returncode != 0:
-            raise SystemExit(
-                f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode()[-2000:]}"
-            )
-        best = min(best, elapsed)
-    return best
 
 
 def default_config() -> Config:
@@ -141,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp)
             (folder / "plan.mk").write_text(gen_plan.render_makefile(phases))
             (folder / "empty.mk").write_text("all:\n")
-            make_s = best_wall([make, f"-j{args.slots}", "-n", "-f", "plan.mk", "all"], folder)
-            floor_s = best_wall([make, "-n", "-f", "empty.mk"], folder)
+            make_argv = [make, f"-j{args.slots}", "-n", "-f", "plan.mk", "all"]
+            make_s = best_wall(make_argv, REPEATS, folder)
+            floor_s = best_wall([make, "-n", "-f", "empty.mk"], REPEATS, folder)
 
     waits = len(outcome.simulation.waits)
     print(

@@ -11,31 +11,17 @@ import pytest
 
 from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from pmtui.config.defaults import default_settings
+from tests.cli_support import run, write
 
 EXAMPLE = (Path(__file__).resolve().parent / "data" / "design_example.md").read_text(
     encoding="utf-8"
 )
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty current folder with no user config in reach."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    return tmp_path
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    assert "internal error" not in err
-    return code, out, err
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_check_summarises_the_design_example(

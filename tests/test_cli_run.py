@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from tests.cli_support import run, write
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLANS = sorted((ROOT / "demo_plans").glob("*.md"))
@@ -30,21 +31,8 @@ SMALL = """\
 """
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty current folder with no user config in reach and an 80-column terminal."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("COLUMNS", "80")
-    return tmp_path
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    assert "internal error" not in err
-    return code, out, err
 
 
 def usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -58,9 +46,6 @@ def usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def dry_run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
