@@ -72,7 +72,9 @@ class PredictedWait:
     @property
     def kind(self) -> str:
         """The reason's fixed first word(s): `file lock`, `compatibility`, `memory`…"""
-        return self.reason.split(":", 1)[0]
+        if ":" in self.reason:
+            return self.reason.split(":", 1)[0]
+        return self.reason.split(" ", 1)[0]  # `dependency a1 retried`, `paused`
 
     @property
     def seconds(self) -> float:
