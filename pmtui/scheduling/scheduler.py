@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import heapq
 import random
-from bisect import bisect_left, insort
 from collections.abc import Mapping
 
 from pmtui.config.units import format_duration, format_size
@@ -38,7 +37,8 @@ from pmtui.scheduling.decisions import (
 )
 from pmtui.scheduling.ladder import FailedAttempt, next_step, rate_limit_delay, retry_delay
 from pmtui.scheduling.locks import FileLocks
-from pmtui.scheduling.policies import SortKey, sort_keys
+from pmtui.scheduling.policies import sort_keys
+from pmtui.scheduling.records import ReadyQueue, TaskRecord
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState, check_transition
 
@@ -51,78 +51,6 @@ class SchedulerError(Exception):
     """The driver reported something impossible (an attempt that is not running)."""
 
 
-class _Run:
-    """The scheduler's record of one task."""
-
-    __slots__ = (
-        "attempt_isolated",
-        "attempts",
-        "critical",
-        "exit_code",
-        "last_failure",
-        "last_duration_s",
-        "partitioned",
-        "ran_beside_others",
-        "ready_at",
-        "reason",
-        "shared_files",
-        "skip_cause",
-        "slot",
-        "started_at",
-        "state",
-        "waiting_on",
-    )
-
-    def __init__(self, state: TaskState, critical: bool) -> None:
-        self.state = state
-        self.critical = critical
-        self.reason = ""
-        """Why it waits, or why it ended."""
-        self.attempts = 0
-        self.slot = 0
-        """The slot it holds (0: none); kept while a stopped process dies."""
-        self.started_at = 0.0
-        self.last_duration_s = 0.0
-        self.exit_code: int | None = None
-        self.last_failure = ""
-        """Why its last attempt failed."""
-        self.ran_beside_others = False
-        self.shared_files = False
-        self.partitioned = False
-        self.attempt_isolated = False
-        self.ready_at = 0.0
-        self.skip_cause = ""
-        """The dependency whose end skipped it ("" when skipped by the user or fail-fast)."""
-        self.waiting_on = ""
-        """What holds it back until it ends: a running task's id, or `#rate:<agent>` while
-        that agent backs off. Such a task is parked out of the ready queue till then."""
-
-
-class _ReadyQueue:
-    """Ready and waiting tasks in strategy order; insertion and removal by binary search."""
-
-    def __init__(self, keys: Mapping[str, SortKey]) -> None:
-        self._keys = keys
-        self._sorted: list[tuple[SortKey, str]] = []
-        self._members: set[str] = set()
-
-    def add(self, task_id: str) -> None:
-        if task_id not in self._members:
-            self._members.add(task_id)
-            insort(self._sorted, (self._keys[task_id], task_id))
-
-    def remove(self, task_id: str) -> None:
-        if task_id in self._members:
-            self._members.discard(task_id)
-            del self._sorted[bisect_left(self._sorted, (self._keys[task_id], task_id))]
-
-    def at(self, index: int) -> str | None:
-        return self._sorted[index][1] if index < len(self._sorted) else None
-
-    def __len__(self) -> int:
-        return len(self._sorted)
-
-
 class Scheduler:
     """Decides which task starts where and when, and what happens after each attempt."""
 
@@ -133,11 +61,11 @@ class Scheduler:
         self._locks = FileLocks()
         self._random = random.Random(setup.seed)
         keys = sort_keys(graph, setup.estimates, setup.strategy)
-        self._queue = _ReadyQueue(keys)
+        self._queue = ReadyQueue(keys)
         """Tasks that may start as soon as a slot is free (parked ones are out of it)."""
-        self._critical_queue = _ReadyQueue(keys)
+        self._critical_queue = ReadyQueue(keys)
         """The critical tasks of `_queue`: the only ones the emergency boost slots take."""
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, TaskRecord] = {}
         self._outbox: list[Output] = []
         self._slots: dict[int, str] = {}
         """Slot number → the task holding it."""
@@ -152,7 +80,7 @@ class Scheduler:
         self._alone: list[str] = []
         """Tasks whose next attempt runs alone, first one first."""
         self._waiting_on: dict[str, set[str]] = {}
-        """Blocker (see `_Run.waiting_on`) → the tasks parked behind it."""
+        """Blocker (see `TaskRecord.waiting_on`) → the tasks parked behind it."""
         self._paused = False
         self._hard_paused = False
         self._manual_boost = False
@@ -172,7 +100,7 @@ class Scheduler:
     def _init_tasks(self, now: float) -> None:
         for task_id, task in self.graph.tasks.items():
             state = TaskState.DONE if task.done else TaskState.PENDING
-            self._runs[task_id] = _Run(state, task.priority is Priority.CRITICAL)
+            self._runs[task_id] = TaskRecord(state, task.priority is Priority.CRITICAL)
             if task.done:
                 self._runs[task_id].reason = "already done"
                 self._notify(TaskFinished(now, task_id, TaskState.DONE, None, "already done", 0, 0))
@@ -391,7 +319,7 @@ class Scheduler:
         if self._finished or self._aborted:
             raise CommandRefused("the run has ended")
 
-    def _run_of(self, task_id: str) -> _Run:
+    def _run_of(self, task_id: str) -> TaskRecord:
         run = self._runs.get(task_id)
         if run is None:
             raise CommandRefused(f"no task {task_id} in this plan")
@@ -573,19 +501,19 @@ class Scheduler:
 
     # ------------------------------------------------------------------ transitions
 
-    def _transition(self, task_id: str, run: _Run, target: TaskState) -> None:
+    def _transition(self, task_id: str, run: TaskRecord, target: TaskState) -> None:
         check_transition(task_id, run.state, target)
         if target not in (TaskState.READY, TaskState.WAITING):
             self._dequeue(task_id, run)
         run.state = target
 
-    def _enqueue(self, task_id: str, run: _Run) -> None:
+    def _enqueue(self, task_id: str, run: TaskRecord) -> None:
         """Put a task that just became ready (or stopped being parked) into the ready queue."""
         self._queue.add(task_id)
         if run.critical:
             self._critical_queue.add(task_id)
 
-    def _dequeue(self, task_id: str, run: _Run) -> None:
+    def _dequeue(self, task_id: str, run: TaskRecord) -> None:
         self._queue.remove(task_id)
         if run.critical:
             self._critical_queue.remove(task_id)
@@ -595,7 +523,7 @@ class Scheduler:
         self._transition(task_id, run, TaskState.READY)
         self._enqueue(task_id, run)
 
-    def _wait(self, task_id: str, run: _Run, reason: str, blocker: str, now: float) -> None:
+    def _wait(self, task_id: str, run: TaskRecord, reason: str, blocker: str, now: float) -> None:
         """Hold a task back; with a `blocker`, park it out of the queue until that ends.
 
         A notice goes out only when the reason changes, so a task held by one rule after
@@ -613,7 +541,7 @@ class Scheduler:
         run.reason = reason
         self._notify(TaskWaiting(now, task_id, reason))
 
-    def _unregister_wait(self, task_id: str, run: _Run) -> None:
+    def _unregister_wait(self, task_id: str, run: TaskRecord) -> None:
         if run.waiting_on:
             self._waiting_on.get(run.waiting_on, set()).discard(task_id)
             run.waiting_on = ""
@@ -637,7 +565,7 @@ class Scheduler:
                 self._transition(task_id, run, TaskState.READY)
                 run.reason = ""
 
-    def _start(self, task_id: str, run: _Run, slot: int, now: float, *, alone: bool) -> None:
+    def _start(self, task_id: str, run: TaskRecord, slot: int, now: float, *, alone: bool) -> None:
         self._transition(task_id, run, TaskState.RUNNING)
         self._unregister_wait(task_id, run)
         run.reason = ""
@@ -673,7 +601,7 @@ class Scheduler:
         self._starts_since_reading += 1
         self._notify(Start(now, task_id, agent, slot, run.attempts, run.attempt_isolated, alone))
 
-    def _release(self, task_id: str, run: _Run, *, still_alone: bool) -> None:
+    def _release(self, task_id: str, run: TaskRecord, *, still_alone: bool) -> None:
         """Free the slot and locks of a task whose process ended; wake what it held back."""
         self._slots.pop(run.slot, None)
         run.slot = 0
@@ -683,7 +611,7 @@ class Scheduler:
             self._lift_waits("sequential:")
         self._unpark(task_id)
 
-    def _rate_limited(self, task_id: str, run: _Run, agent: str, now: float) -> None:
+    def _rate_limited(self, task_id: str, run: TaskRecord, agent: str, now: float) -> None:
         run.attempts -= 1
         streak = self._rate_limit_streak.get(agent, 0) + 1
         self._rate_limit_streak[agent] = streak
@@ -698,7 +626,7 @@ class Scheduler:
         self._wait(task_id, run, reason, f"#rate:{agent}", now)
 
     def _after_failure(
-        self, task_id: str, run: _Run, outcome: Outcome, why: str, now: float
+        self, task_id: str, run: TaskRecord, outcome: Outcome, why: str, now: float
     ) -> None:
         final = TaskState.CONFLICT if outcome is Outcome.CONFLICT else TaskState.FAILED
         step = None

@@ -1,0 +1,84 @@
+"""The scheduler's bookkeeping: one record per task, and the ready queue in strategy order.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Mapping
+
+from pmtui.scheduling.policies import SortKey
+from pmtui.scheduling.states import TaskState
+
+
+class TaskRecord:
+    """The scheduler's record of one task (mutable: it changes with every event)."""
+
+    __slots__ = (
+        "attempt_isolated",
+        "attempts",
+        "critical",
+        "exit_code",
+        "last_failure",
+        "last_duration_s",
+        "partitioned",
+        "ran_beside_others",
+        "ready_at",
+        "reason",
+        "shared_files",
+        "skip_cause",
+        "slot",
+        "started_at",
+        "state",
+        "waiting_on",
+    )
+
+    def __init__(self, state: TaskState, critical: bool) -> None:
+        self.state = state
+        self.critical = critical
+        self.reason = ""
+        """Why it waits, or why it ended."""
+        self.attempts = 0
+        self.slot = 0
+        """The slot it holds (0: none); kept while a stopped process dies."""
+        self.started_at = 0.0
+        self.last_duration_s = 0.0
+        self.exit_code: int | None = None
+        self.last_failure = ""
+        """Why its last attempt failed."""
+        self.ran_beside_others = False
+        self.shared_files = False
+        self.partitioned = False
+        self.attempt_isolated = False
+        self.ready_at = 0.0
+        self.skip_cause = ""
+        """The dependency whose end skipped it ("" when skipped by the user or fail-fast)."""
+        self.waiting_on = ""
+        """What holds it back until it ends: a running task's id, or `#rate:<agent>` while
+        that agent backs off. Such a task is parked out of the ready queue till then."""
+
+
+class ReadyQueue:
+    """Ready and waiting tasks in strategy order; insertion and removal by binary search."""
+
+    def __init__(self, keys: Mapping[str, SortKey]) -> None:
+        self._keys = keys
+        self._sorted: list[tuple[SortKey, str]] = []
+        self._members: set[str] = set()
+
+    def add(self, task_id: str) -> None:
+        if task_id not in self._members:
+            self._members.add(task_id)
+            insort(self._sorted, (self._keys[task_id], task_id))
+
+    def remove(self, task_id: str) -> None:
+        if task_id in self._members:
+            self._members.discard(task_id)
+            del self._sorted[bisect_left(self._sorted, (self._keys[task_id], task_id))]
+
+    def at(self, index: int) -> str | None:
+        return self._sorted[index][1] if index < len(self._sorted) else None
+
+    def __len__(self) -> int:
+        return len(self._sorted)
