@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pmtui"
-CORE_LAYERS = ("plan", "config", "scheduling", "engine", "vcs", "store", "report")
+CORE_LAYERS = ("plan", "config", "scheduling", "engine", "vcs", "store", "report", "agents")
 
 
 def core_modules() -> list[str]:
