@@ -18,6 +18,7 @@ class TaskRecord:
     __slots__ = (
         "attempt_isolated",
         "attempts",
+        "chain",
         "critical",
         "exit_code",
         "last_failure",
@@ -56,7 +57,29 @@ class TaskRecord:
         """The dependency whose end skipped it ("" when skipped by the user or fail-fast)."""
         self.waiting_on = ""
         """What holds it back until it ends: a running task's id, or `#rate:<agent>` while
-        that agent backs off. Such a task is parked out of the ready queue till then."""
+        that agent backs off. Such a task is parked out of the ready queue till then.
+        `#chain`: it follows the head of its `chain`."""
+        self.chain: Chain | None = None
+        """The chain it heads or follows, if any."""
+
+
+class Chain:
+    """Waiting tasks alike in every way that decides a hold, queued as one.
+
+    Tasks of one agent, with the same files, isolation and priority class get the same
+    answer from every hold rule at any moment, and the first of them in strategy order is
+    always asked first. So only the head is queued; the followers take its place one at a
+    time when it starts or ends. A long queue behind one lock or one singleton agent then
+    costs the scheduler the same at each start, however long it is.
+    """
+
+    __slots__ = ("followers", "head")
+
+    def __init__(self, head: str, followers: list[str]) -> None:
+        self.head = head
+        self.followers = followers
+        """In reverse strategy order: the next head is `followers[-1]`. Tasks that ended
+        meanwhile are skipped when their turn comes."""
 
 
 class ReadyQueue:
@@ -76,6 +99,10 @@ class ReadyQueue:
         if task_id in self._members:
             self._members.discard(task_id)
             del self._sorted[bisect_left(self._sorted, (self._keys[task_id], task_id))]
+
+    def key(self, task_id: str) -> SortKey:
+        """The strategy's sort key of a task."""
+        return self._keys[task_id]
 
     def at(self, index: int) -> str | None:
         return self._sorted[index][1] if index < len(self._sorted) else None

@@ -38,7 +38,7 @@ from pmtui.scheduling.decisions import (
 from pmtui.scheduling.ladder import FailedAttempt, next_step, rate_limit_delay, retry_delay
 from pmtui.scheduling.locks import FileLocks
 from pmtui.scheduling.policies import sort_keys
-from pmtui.scheduling.records import ReadyQueue, TaskRecord
+from pmtui.scheduling.records import Chain, ReadyQueue, TaskRecord
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState, check_transition
 
@@ -92,6 +92,7 @@ class Scheduler:
         """Why no new task starts any more (fail-fast), or ""."""
         self._aborted = ""
         self._finished = False
+        self._lifted_waits = 0
         self._unmet: dict[str, int] = {}
         self._init_tasks(now)
 
@@ -136,8 +137,10 @@ class Scheduler:
 
     def blocker(self, task_id: str) -> str:
         """The running task a waiting task waits for ("" when none)."""
-        waiting_on = self._runs[task_id].waiting_on
-        return "" if waiting_on.startswith("#") else waiting_on
+        run = self._runs[task_id]
+        if run.waiting_on == "#chain" and run.chain is not None:
+            return self.blocker(run.chain.head)
+        return "" if run.waiting_on.startswith("#") else run.waiting_on
 
     def attempts(self, task_id: str) -> int:
         """How many attempts of the task have started (rate-limited ones not counted)."""
@@ -162,6 +165,11 @@ class Scheduler:
     def boosted(self) -> bool:
         """Whether the user turned the boost on."""
         return self._manual_boost
+
+    @property
+    def lifted_waits(self) -> int:
+        """How many waits ended without a notice (a gate opened); grows, never resets."""
+        return self._lifted_waits
 
     @property
     def finished_run(self) -> bool:
@@ -540,6 +548,13 @@ class Scheduler:
             self._transition(task_id, run, TaskState.WAITING)
         run.reason = reason
         self._notify(TaskWaiting(now, task_id, reason))
+        if run.chain is not None and run.chain.head == task_id:
+            # Its followers are held by the same rule (rare: the rule changed).
+            for follower in reversed(run.chain.followers):
+                follower_run = self._runs[follower]
+                if follower_run.state is TaskState.WAITING and follower_run.reason != reason:
+                    follower_run.reason = reason
+                    self._notify(TaskWaiting(now, follower, reason))
 
     def _unregister_wait(self, task_id: str, run: TaskRecord) -> None:
         if run.waiting_on:
@@ -548,12 +563,52 @@ class Scheduler:
 
     def _unpark(self, blocker: str) -> None:
         """`blocker` ended: the tasks parked behind it go back into the queue, still
-        waiting with their reason until `decide` checks them again."""
-        for waiter in sorted(self._waiting_on.pop(blocker, ())):
+        waiting with their reason until `decide` checks them again.
+
+        Alike tasks go back as one `Chain`: only its head is queued.
+        """
+        alike: dict[tuple[object, ...], list[str]] = {}
+        for waiter in self._waiting_on.pop(blocker, ()):
             run = self._runs[waiter]
             run.waiting_on = ""
-            if run.state is TaskState.WAITING:
+            if run.state is not TaskState.WAITING:
+                continue
+            if run.chain is not None:  # the head of a chain: its followers come along
                 self._enqueue(waiter, run)
+                continue
+            alike.setdefault(self._hold_profile(waiter, run), []).append(waiter)
+        for members in alike.values():
+            members.sort(key=self._queue.key)
+            head = members[0]
+            self._enqueue(head, self._runs[head])
+            if len(members) > 1:
+                chain = Chain(head, members[:0:-1])
+                for member in members:
+                    self._runs[member].chain = chain
+                for follower in members[1:]:
+                    self._runs[follower].waiting_on = "#chain"
+
+    def _hold_profile(self, task_id: str, run: TaskRecord) -> tuple[object, ...]:
+        """What `_hold` and the slot rules look at: tasks alike in it are treated alike."""
+        isolated = task_id in self.setup.isolated or run.partitioned
+        return (self.setup.agents[task_id], self.graph.tasks[task_id].files, isolated, run.critical)
+
+    def _hand_over(self, task_id: str, run: TaskRecord) -> None:
+        """The head of a chain starts or ends: the next follower still waiting is queued."""
+        chain = run.chain
+        run.chain = None
+        if chain is None or chain.head != task_id:
+            return
+        while chain.followers:
+            follower = chain.followers.pop()
+            follower_run = self._runs[follower]
+            if follower_run.state is TaskState.WAITING:
+                chain.head = follower
+                follower_run.waiting_on = ""
+                if not chain.followers:
+                    follower_run.chain = None
+                self._enqueue(follower, follower_run)
+                return
 
     def _lift_waits(self, reason_prefix: str) -> None:
         """A gate opened: tasks it held are ready again (and re-checked on `decide`)."""
@@ -564,10 +619,12 @@ class Scheduler:
             if run.state is TaskState.WAITING and run.reason.startswith(reason_prefix):
                 self._transition(task_id, run, TaskState.READY)
                 run.reason = ""
+                self._lifted_waits += 1
 
     def _start(self, task_id: str, run: TaskRecord, slot: int, now: float, *, alone: bool) -> None:
         self._transition(task_id, run, TaskState.RUNNING)
         self._unregister_wait(task_id, run)
+        self._hand_over(task_id, run)
         run.reason = ""
         run.attempts += 1
         run.slot = slot
@@ -680,6 +737,7 @@ class Scheduler:
             run.last_duration_s = max(0.0, now - run.started_at)
         self._transition(task_id, run, state)
         self._unregister_wait(task_id, run)
+        self._hand_over(task_id, run)
         if task_id in self._alone and not run.slot:
             # (A task stopped while running alone leaves `_alone` when its process is gone.)
             first = self._alone[0] == task_id

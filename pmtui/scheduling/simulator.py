@@ -21,6 +21,7 @@ from pmtui.scheduling.decisions import (
     RunFinished,
     Start,
     Stop,
+    TaskFinished,
     TaskWaiting,
 )
 from pmtui.scheduling.scheduler import Scheduler
@@ -152,6 +153,7 @@ def simulate(
     waiting_since: dict[str, tuple[float, str]] = {}
     waits: list[PredictedWait] = []
     wakeup_at: float | None = None
+    lifted = 0
 
     def end_attempt(task: str, attempt: SimulatedAttempt | None, now: float) -> None:
         index = open_attempt.pop(task, None)
@@ -214,15 +216,20 @@ def simulate(
             elif isinstance(output, TaskWaiting):
                 close_wait(output.task, now)
                 waiting_since[output.task] = (now, output.reason)
+            elif isinstance(output, TaskFinished):
+                close_wait(output.task, now)
             elif isinstance(output, RunFinished):
                 for task in list(waiting_since):
                     close_wait(task, now)
                 return SimulationResult(
                     tuple(attempts), tuple(outputs), dict(scheduler.states), tuple(waits), output
                 )
-        # A hold lifted without a start (no free slot, or the task ended) ends the wait too.
-        for task in [task for task in waiting_since if scheduler.state(task) != TaskState.WAITING]:
-            close_wait(task, now)
+        if scheduler.lifted_waits != lifted:
+            # A gate opened: a wait may have ended without a start (no free slot yet).
+            lifted = scheduler.lifted_waits
+            for task in list(waiting_since):
+                if scheduler.state(task) != TaskState.WAITING:
+                    close_wait(task, now)
         wakeup = scheduler.next_wakeup()
         if wakeup is not None and wakeup != wakeup_at and (not queue or wakeup < queue[0].time):
             wakeup_at = wakeup

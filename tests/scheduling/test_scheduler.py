@@ -836,3 +836,48 @@ def test_turning_manual_boost_on_is_announced_even_when_the_auto_boost_is_open()
     assert scheduler.usable_slots == 8
     scheduler.set_boost(True, 1)
     assert of_type(scheduler.decide(1), BoostChanged) == [BoostChanged(1, 8, True)]
+
+
+ONE_FILE = "## Phase 1: One file\n" + "\n".join(
+    f"- [ ] t{n} Edit (agent: product-manager) (files: CHANGELOG.md)" for n in range(6)
+) + "\n"
+
+
+def one_at_a_time(scheduler: Scheduler) -> list[str]:
+    """Finish whatever runs, one after another, and return the start order."""
+    order = started(scheduler.decide(0))
+    now = 0.0
+    while scheduler.running:
+        now += 1
+        for task in list(scheduler.running):
+            scheduler.finished(task, now, Outcome.SUCCEEDED, exit_code=0)
+        order += started(scheduler.decide(now))
+    return order
+
+
+def test_a_queue_behind_one_file_starts_in_strategy_order_one_at_a_time() -> None:
+    assert one_at_a_time(scheduler_of(ONE_FILE)) == [f"t{n}" for n in range(6)]
+
+
+def test_every_task_queued_behind_one_file_names_the_running_holder() -> None:
+    scheduler = scheduler_of(ONE_FILE)
+    scheduler.decide(0)
+    scheduler.finished("t0", 1, Outcome.SUCCEEDED, exit_code=0)
+    scheduler.decide(1)
+    assert {scheduler.blocker(f"t{n}") for n in range(2, 6)} == {"t1"}
+    assert {scheduler.reason(f"t{n}") for n in range(2, 6)} == {"file lock: CHANGELOG.md is in use"}
+
+
+def test_skipping_tasks_in_a_queue_behind_one_file_keeps_the_others_in_order() -> None:
+    scheduler = scheduler_of(ONE_FILE)
+    scheduler.decide(0)
+    scheduler.finished("t0", 1, Outcome.SUCCEEDED, exit_code=0)
+    scheduler.decide(1)  # t1 runs; t2…t5 wait behind it as one queue
+    scheduler.skip("t2", 2)  # the next in line
+    scheduler.skip("t4", 2)  # one further back
+    scheduler.finished("t1", 3, Outcome.SUCCEEDED, exit_code=0)
+    assert started(scheduler.decide(3)) == ["t3"]
+    scheduler.finished("t3", 4, Outcome.SUCCEEDED, exit_code=0)
+    assert started(scheduler.decide(4)) == ["t5"]
+    scheduler.finished("t5", 5, Outcome.SUCCEEDED, exit_code=0)
+    assert of_type(scheduler.decide(5), RunFinished)[0].skipped == 2
