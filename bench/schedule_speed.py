@@ -47,6 +47,12 @@ from pmtui.scheduling.forecast import Forecast, forecast  # noqa: E402
 from pmtui.scheduling.setup import SchedulerSetup  # noqa: E402
 from pmtui.scheduling.states import TaskState  # noqa: E402
 
+QUEUE_TASKS = 4_000
+QUEUES = (
+    ("every task edits one file (file lock)", "- [ ] t{n} Edit (files: CHANGELOG.md)"),
+    ("every task is one singleton agent", "- [ ] t{n} Save (agent: state-persistence-agent)"),
+)
+"""Worst cases for the hold rules: each start, every other task is held by the one running."""
 TARGET_TASKS = 10_000
 TARGET_S = 1.0
 REPEATS = 3
@@ -159,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         row(f"make -j{args.slots} -n (whole process)", make_s, floor)
     else:
         print("  make -n: make not found on PATH, skipped")
+    print(f"queues: {QUEUE_TASKS:,} tasks that can only run one at a time")
+    for label, task_line in QUEUES:
+        text = "# Plan: queue\n## Phase 1: All\n" + "\n".join(
+            task_line.format(n=n) for n in range(QUEUE_TASKS)
+        )
+        graph, setup = prepare(text, "queue.md", config, args.slots)
+        queue_s, queued = best_of(REPEATS, lambda graph=graph, setup=setup: forecast(graph, setup))
+        check_complete(queued, QUEUE_TASKS)
+        row(label, queue_s, f"{QUEUE_TASKS / queue_s:,.0f} tasks/s")
     print()
     met = simulate_s < TARGET_S
     if args.tasks != TARGET_TASKS:
