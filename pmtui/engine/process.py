@@ -1,0 +1,490 @@
+"""One attempt of a task as a real process: spawn it, stream its output, end its whole group.
+
+The process runs in its own session (`start_new_session=True`), so its process group holds
+every descendant, orphans included: ending an attempt — timeout, stop request, the caller's
+cancellation, or simply the agent's exit — kills the group (SIGTERM, a grace, SIGKILL), and
+nothing the agent started outlives it. stdout and stderr share one pipe, so lines keep their
+order; they go to the log file byte for byte and, decoded, to a bounded tail and `on_line`.
+
+Never a shell string: argv lists only. No scheduling decisions here: the scheduler makes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import DEVNULL, PIPE, STDOUT
+from typing import BinaryIO
+
+import anyio
+import psutil
+from anyio.abc import ByteReceiveStream, ByteSendStream, Process
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from pmtui.config.units import format_duration
+
+GRACE_S = 2.0
+"""Seconds between SIGTERM and SIGKILL to a process group (DESIGN.md §5)."""
+KILL_WAIT_S = 1.0
+"""Seconds to wait for a SIGKILLed group to be gone before giving up on it."""
+MAX_LINE = 1 << 20
+"""Output lines longer than 1 MiB are delivered in pieces of at most this many bytes."""
+TAIL_LINES = 200
+"""Lines kept in memory per attempt (the log file has them all)."""
+TAIL_LINE_CHARS = 4096
+"""Longer lines are cut in the tail (not in the log), so the tail stays small."""
+MAX_ARG_BYTES = 128 * 1024 - 1
+"""Linux's MAX_ARG_STRLEN is 128 KiB per argument, its terminating NUL included."""
+PLACEHOLDERS = ("prompt", "prompt_file", "script", "task_id", "workdir", "plan")
+"""The placeholders of an agent's `command` (DESIGN.md §3)."""
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PROGRESS = re.compile(r"::progress::\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))%?(?:\s+(.*?))?\s*")
+_LOG_BUFFER = 1 << 16
+_POLL_FIRST_S = 0.002
+_POLL_MAX_S = 0.05
+
+
+def render_argv(command: Sequence[str], values: Mapping[str, str]) -> list[str]:
+    """Fill the placeholders (`{prompt}`, `{task_id}`, …) inside each argument of a command.
+
+    One pass per argument, so a value that itself contains `{plan}` is kept as written.
+    A `{name}` with no value, and every other brace, is left as is.
+
+    Args:
+        command: The agent's command, an argv list.
+        values: The value of each placeholder, by name without braces.
+
+    Returns:
+        The argv to run.
+
+    Raises:
+        ValueError: An argument is over Linux's 128 KiB limit per argument.
+    """
+    argv = []
+    for number, item in enumerate(command, start=1):
+        text = _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), item)
+        size = len(os.fsencode(text))
+        if size > MAX_ARG_BYTES:
+            raise ValueError(
+                f"argument {number} of the command is {size:,} bytes, over the 128 KiB limit of "
+                'one argument: pass a long prompt with {prompt_file} or stdin = "prompt"'
+            )
+        argv.append(text)
+    return argv
+
+
+def parse_progress(line: str) -> tuple[float, str] | None:
+    """Read a progress line, `::progress::75 Implementing features`, as (75.0, "Implementing…").
+
+    The percent may have decimals and a `%`; it is clamped to 0–100. The message may be empty.
+
+    Returns:
+        The percent and message, or None when the line is not a progress line.
+    """
+    if not line.startswith("::progress::"):
+        return None
+    match = _PROGRESS.fullmatch(line)
+    if match is None:
+        return None
+    percent = min(100.0, max(0.0, float(match.group(1))))
+    return percent, match.group(2) or ""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSpec:
+    """What to run for one attempt."""
+
+    argv: Sequence[str]
+    """The command, placeholders already filled (`render_argv`)."""
+    cwd: Path
+    log_path: Path
+    """Receives the output byte for byte; its folders are created."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Added to (or replacing entries of) pmtui's own environment."""
+    stdin: str | None = None
+    """Text written to the process's stdin, which is then closed; None: stdin is /dev/null."""
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """How an attempt ended."""
+
+    exit_code: int | None
+    """None when the process was not started or died of a signal."""
+    signal_name: str | None
+    """The signal the process died of (`SIGKILL`), if it did."""
+    reason: str
+    """DESIGN.md §5's fixed words: `exit 1`, `signal SIGSEGV`, `timeout after 30s`, `stopped`
+    (or the reason given to `StopRequest.set`), `exit 127: command not found: foo`; `exit 0`
+    for a success."""
+    killed: bool
+    """The attempt was ended by its timeout or a stop request."""
+    duration_s: float
+    tail: tuple[str, ...]
+    """The last output lines (at most `TAIL_LINES`)."""
+    lines: int
+    """How many output lines there were."""
+    pid: int | None
+    """Also the process group id; None when the process was not started."""
+    started_at: float
+    """Wall-clock time (`time.time()`) just before the spawn."""
+
+    @property
+    def ok(self) -> bool:
+        """The process exited 0 on its own."""
+        return self.exit_code == 0 and not self.killed
+
+    @property
+    def pgid(self) -> int | None:
+        """The process group of the attempt: its own session, so the same as `pid`."""
+        return self.pid
+
+
+class StopRequest:
+    """Asks a running attempt to end; the first reason given is the result's reason.
+
+    Create it inside the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self.reason = ""
+        """Empty until `set`."""
+
+    def set(self, reason: str = "stopped") -> None:
+        """Request the stop (e.g. `aborted`, `memory 312MB over 256MB`); later calls do nothing."""
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    def is_set(self) -> bool:
+        """Whether a stop was requested."""
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        """Return once a stop is requested."""
+        await self._event.wait()
+
+
+LineHandler = Callable[[str], None]
+
+
+async def run_attempt(
+    spec: AttemptSpec,
+    *,
+    on_line: LineHandler | None = None,
+    on_start: Callable[[int], None] | None = None,
+    stop: StopRequest | None = None,
+    grace_s: float = GRACE_S,
+) -> AttemptResult:
+    """Run one attempt to its end; its whole process group is gone when this returns.
+
+    A command that cannot start gives a result (exit code None, reason `exit 127: …` or
+    `exit 126: …`), never an exception. Cancelling the caller kills the group before the
+    cancellation goes on (shielded, at most `grace_s` plus a second).
+
+    Args:
+        spec: What to run.
+        on_line: Called with each output line (stdout and stderr merged, in order), decoded
+            as UTF-8 with replacement characters, without its line end. A line over
+            `MAX_LINE` bytes comes in several calls.
+        on_start: Called with the pid (also the process group id) right after the spawn.
+        stop: Ends the attempt when set: the group is killed and the reason is the stop's.
+        grace_s: Seconds between SIGTERM and SIGKILL.
+    """
+    started_at = time.time()
+    clock = time.monotonic()
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with spec.log_path.open("wb", buffering=_LOG_BUFFER) as log:
+        if stop is not None and stop.is_set():
+            return _not_started(stop.reason, started_at, clock, killed=True)
+        if not spec.argv:
+            return _not_started("exit 127: empty command", started_at, clock, killed=False)
+        try:
+            process = await anyio.open_process(
+                list(spec.argv),
+                stdin=DEVNULL if spec.stdin is None else PIPE,
+                stdout=PIPE,
+                stderr=STDOUT,
+                cwd=spec.cwd,
+                env={**os.environ, **spec.env},
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as error:
+            reason = _spawn_failure(error, spec.argv, spec.cwd)
+            return _not_started(reason, started_at, clock, killed=False)
+        output = _Output(log, tail, on_line)
+        group_ended = False
+        try:
+            if on_start is not None:
+                on_start(process.pid)
+            returncode, ended_by = await _supervise(process, spec, output, stop, grace_s)
+            group_ended = True
+        finally:
+            with anyio.CancelScope(shield=True):
+                if not group_ended:
+                    await kill_group(process.pid, grace_s)
+                with anyio.move_on_after(grace_s + KILL_WAIT_S):
+                    await process.aclose()
+    signal_name = _signal_name(-returncode) if returncode < 0 else None
+    if ended_by is not None:
+        reason = ended_by
+    elif signal_name is not None:
+        reason = f"signal {signal_name}"
+    else:
+        reason = f"exit {returncode}"
+    return AttemptResult(
+        exit_code=returncode if returncode >= 0 else None,
+        signal_name=signal_name,
+        reason=reason,
+        killed=ended_by is not None,
+        duration_s=time.monotonic() - clock,
+        tail=tuple(tail),
+        lines=output.count,
+        pid=process.pid,
+        started_at=started_at,
+    )
+
+
+async def _supervise(
+    process: Process,
+    spec: AttemptSpec,
+    output: _Output,
+    stop: StopRequest | None,
+    grace_s: float,
+) -> tuple[int, str | None]:
+    """Feed stdin, read output, end the group; return the exit status and why it was ended."""
+    assert process.stdout is not None
+    read_all = anyio.Event()
+    ended_by: str | None = None
+    async with anyio.create_task_group() as tasks:
+        if spec.stdin is not None:
+            assert process.stdin is not None
+            tasks.start_soon(_feed, process.stdin, spec.stdin.encode("utf-8"))
+        tasks.start_soon(output.read, process.stdout, read_all)
+        timeout = math.inf if spec.timeout_s is None else spec.timeout_s
+        exited = False
+        with anyio.move_on_after(timeout) as timer:
+            exited = await _exit_or_stop(process, stop)
+        if not exited:
+            if timer.cancelled_caught or stop is None:
+                ended_by = f"timeout after {format_duration(timeout)}"
+            else:
+                ended_by = stop.reason
+        # The whole group when ended early; what the agent left behind when it exited.
+        await kill_group(process.pid, grace_s)
+        returncode = await process.wait()
+        # The pipe closes once the group is gone, unless something left the session.
+        with anyio.move_on_after(grace_s):
+            await read_all.wait()
+        tasks.cancel_scope.cancel()
+    return returncode, ended_by
+
+
+async def _exit_or_stop(process: Process, stop: StopRequest | None) -> bool:
+    """Wait for the process to exit (True) or for a stop request (False)."""
+    if stop is None:
+        await process.wait()
+        return True
+    exited = False
+    async with anyio.create_task_group() as race:
+
+        async def on_stop() -> None:
+            await stop.wait()
+            race.cancel_scope.cancel()
+
+        race.start_soon(on_stop)
+        await process.wait()
+        exited = True
+        race.cancel_scope.cancel()
+    return exited
+
+
+async def _feed(stdin: ByteSendStream, data: bytes) -> None:
+    """Write the prompt and close stdin; an agent that does not read it is no error."""
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        if data:
+            await stdin.send(data)
+    with contextlib.suppress(OSError):
+        await stdin.aclose()
+
+
+class _Output:
+    """The output of one attempt: to the log file, the tail and the line handler."""
+
+    def __init__(self, log: BinaryIO, tail: deque[str], on_line: LineHandler | None) -> None:
+        self.log = log
+        self.tail = tail
+        self.on_line = on_line
+        self.count = 0
+
+    async def read(self, stdout: ByteReceiveStream, done: anyio.Event) -> None:
+        """Read lines until the end of the output, then set `done`."""
+        reader = BufferedByteReceiveStream(_FlushingReceive(stdout, self.log))
+        continued = False  # the previous piece was cut from a line longer than MAX_LINE
+        try:
+            while True:
+                ended = True
+                try:
+                    raw = await reader.receive_until(b"\n", MAX_LINE)
+                except anyio.DelimiterNotFound:
+                    raw = await reader.receive(MAX_LINE)
+                    ended = False
+                except anyio.IncompleteRead:
+                    raw = reader.buffer  # a last line without a newline, or nothing
+                    if raw:
+                        self.log.write(raw)
+                        self.deliver(raw)
+                    return
+                self.log.write(raw)
+                if ended:
+                    self.log.write(b"\n")
+                if raw or not continued:  # not the bare newline ending a cut line
+                    self.deliver(raw)
+                continued = not ended
+        finally:
+            self.log.flush()
+            done.set()
+
+    def deliver(self, raw: bytes) -> None:
+        """Hand one line on, in pieces of at most MAX_LINE bytes."""
+        for start in range(0, max(len(raw), 1), MAX_LINE):
+            line = raw[start : start + MAX_LINE].decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line[:-1]
+            self.count += 1
+            cut = len(line) > TAIL_LINE_CHARS
+            self.tail.append(line[:TAIL_LINE_CHARS] + "…" if cut else line)
+            if self.on_line is not None:
+                self.on_line(line)
+
+
+class _FlushingReceive(ByteReceiveStream):
+    """Flushes the log before each wait for more output: the log is current, writes batched."""
+
+    def __init__(self, stream: ByteReceiveStream, log: BinaryIO) -> None:
+        self._stream = stream
+        self._log = log
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        self._log.flush()
+        return await self._stream.receive(max_bytes)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def signal_group(pgid: int, signum: int) -> bool:
+    """Send a signal to every process of a group.
+
+    Returns:
+        False when the group is gone or none of its processes may be signalled.
+    """
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process group has a process that is not a zombie."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    # Zombies are members until reaped, and orphans may never be (a container's PID 1).
+    for pid in psutil.pids():
+        try:
+            if os.getpgid(pid) == pgid and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return True
+        except (OSError, psutil.Error):
+            continue
+    return False
+
+
+async def kill_group(pgid: int, grace_s: float = GRACE_S) -> str | None:
+    """End every process of a group: SIGTERM, up to `grace_s` to exit, then SIGKILL.
+
+    Safe to call on a group that is gone. Stopped processes (a hard pause) get SIGCONT too,
+    so they can act on the SIGTERM.
+
+    Returns:
+        The last signal sent (`SIGTERM` or `SIGKILL`); None when there was nothing to signal.
+    """
+    if not signal_group(pgid, signal.SIGTERM):
+        return None
+    signal_group(pgid, signal.SIGCONT)
+    if await _gone_within(pgid, grace_s):
+        return "SIGTERM"
+    signal_group(pgid, signal.SIGKILL)
+    await _gone_within(pgid, KILL_WAIT_S)
+    return "SIGKILL"
+
+
+async def _gone_within(pgid: int, seconds: float) -> bool:
+    """Poll until the group has no live process (True) or `seconds` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    delay = _POLL_FIRST_S
+    while group_alive(pgid):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await anyio.sleep(min(delay, remaining))
+        delay = min(delay * 2, _POLL_MAX_S)
+    return True
+
+
+def _signal_name(number: int) -> str:
+    """`SIGSEGV` for 11; the number itself for a signal without a name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _spawn_failure(error: Exception, argv: Sequence[str], cwd: Path) -> str:
+    """The reason of an attempt whose process could not start, in a shell's words."""
+    name = _short(argv[0])
+    if not isinstance(error, OSError):
+        return f"exit 126: cannot run {name}: {error}"
+    why = error.strerror or str(error)
+    where = error.filename
+    if where is not None and os.fspath(where) == os.fspath(cwd) and where != argv[0]:
+        return f"exit 126: cannot use working directory {cwd}: {why}"
+    if isinstance(error, FileNotFoundError):
+        return f"exit 127: command not found: {name}"
+    if isinstance(error, PermissionError):
+        return f"exit 126: permission denied: {name}"
+    return f"exit 126: cannot run {name}: {why}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _not_started(reason: str, started_at: float, clock: float, *, killed: bool) -> AttemptResult:
+    return AttemptResult(
+        exit_code=None,
+        signal_name=None,
+        reason=reason,
+        killed=killed,
+        duration_s=time.monotonic() - clock,
+        tail=(),
+        lines=0,
+        pid=None,
+        started_at=started_at,
+    )
