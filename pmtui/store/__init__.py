@@ -1,1 +1,1 @@
-"""The disk side: reading source files, bundled data, and (later) run history."""
+"""The disk side: reading source files, bundled data, the run history (sqlite) and the run lock."""
