@@ -7,6 +7,7 @@ The one place that finds the config files for a plan and reads them, so `check`,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pmtui.plan.parser import parse_plan
 from pmtui.plan.validate import validate_plan
 from pmtui.scheduling.estimates import NoHistory, estimate_task, estimate_tasks
 from pmtui.scheduling.setup import SchedulerSetup
+from pmtui.store.checkpoint import tick_lines
 from pmtui.store.files import SourceError, find_repo_root, read_text, xdg_config_home
 
 
@@ -171,3 +173,25 @@ def _worktree_without_repo(config: Config, plan_shown: str) -> Problem:
         'run `git init` in the plan\'s folder, or set isolation = "auto" (or "none")',
         Severity.WARNING,
     )
+
+
+def update_plan(plan_path: Path, done_ids: Iterable[str]) -> int:
+    """Tick `[x]` on the tasks in `done_ids`, found where they are in the plan now.
+
+    The plan is read and parsed again (it may have been edited during the run); ids no
+    longer in it are skipped, and of a duplicated id only the first task (the one that ran)
+    is ticked. Returns how many lines were ticked.
+
+    Raises:
+        SourceError: The plan cannot be read or replaced (it is then unchanged).
+    """
+    shown = _shown(plan_path)
+    plan, _ = parse_plan(read_text(plan_path, shown), shown)
+    wanted = set(done_ids)
+    lines: list[int] = []
+    for task in plan.tasks:
+        if task.id in wanted:
+            wanted.discard(task.id)  # the first definition wins, as in validation
+            if not task.done:
+                lines.append(task.source.line)
+    return tick_lines(plan_path, lines, shown)
