@@ -10,19 +10,27 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
+from pmtui.config.units import format_duration
 from pmtui.config.writer import render_default_config
 from pmtui.project import Project, load_project
 from pmtui.report.check import render_check_json, render_problems, render_summary
 from pmtui.report.gantt import dry_run_json, render_dry_run
+from pmtui.scheduling.decisions import RunStatus
 from pmtui.scheduling.forecast import forecast
-from pmtui.store.files import bundled, write_new_file
+from pmtui.store.files import bundled, find_repo_root, write_new_file
+
+if TYPE_CHECKING:
+    from pmtui.engine.events import RunFinished, TaskFinished
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -31,11 +39,7 @@ EXIT_INTERNAL = 70
 DEFAULT_WIDTH = 100
 """The chart width when the terminal's is unknown (output piped, no `COLUMNS`)."""
 
-LIVE_RUN_LATER = (
-    "pmtui run: running plans live comes with the engine; for now use --dry-run to see the "
-    "predicted schedule\n"
-    "    hint: pmtui run {plan} --dry-run\n"
-)
+EXIT_ABORTED = 130
 
 
 def positive_int(text: str) -> int:
@@ -74,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="run a plan (today: --dry-run, the predicted schedule)",
+        help="run a plan headless (or --dry-run: the predicted schedule)",
         description=(
             "Run a plan through the pool of agents. With --dry-run nothing runs: the plan is "
             "simulated with its estimates and the predicted schedule is printed as a Gantt "
@@ -91,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="use N slots instead of pool.max_concurrent",
     )
-    run.add_argument("--json", action="store_true", help="print one JSON object (dry run)")
+    run.add_argument(
+        "--json", action="store_true", help="JSON: lines of events (live run), one object (dry run)"
+    )
     run.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
     halting = run.add_mutually_exclusive_group()
     halting.add_argument(
@@ -133,8 +139,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if not project.ok:
         return EXIT_BAD_INPUT
     if not arguments.dry_run:
-        sys.stderr.write(LIVE_RUN_LATER.format(plan=plan))
-        return EXIT_BAD_INPUT
+        return _live_run(project, plan, arguments.max_parallel, arguments.fail_fast, arguments.json)
     return _dry_run(project, plan.name, arguments.max_parallel, arguments.fail_fast, arguments.json)
 
 
@@ -150,6 +155,83 @@ def _dry_run(
         width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
         sys.stdout.write(render_dry_run(result, width, plan_name))
     return EXIT_OK
+
+
+def _live_run(
+    project: Project, plan: Path, max_parallel: int | None, fail_fast: bool, as_json: bool
+) -> int:
+    """Run the plan headless: readable lines (or JSON lines), then a summary; the exit code."""
+    import anyio  # lazily: `pmtui check` starts without the engine
+
+    from pmtui.engine.events import Event, TaskFinished
+    from pmtui.engine.runner import run_plan
+    from pmtui.report.jsonl import json_line
+    from pmtui.report.lines import event_line
+    from pmtui.store.db import exclude_from_git
+
+    assert project.config is not None
+    configured = project.config.pool.workdir
+    # DESIGN §3: "" = the repository root when the plan is in a git repo, else its folder.
+    plan_dir = plan.resolve().parent
+    default_workdir = find_repo_root(plan_dir) or plan_dir
+    workdir = (Path(configured).expanduser() if configured else default_workdir).resolve()
+    exclude_from_git(workdir)  # .pmtui/ (logs) never shows as new in `git status`
+    run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    log_dir = workdir / ".pmtui" / "logs" / run_id
+    readable = sys.stderr if as_json else sys.stdout
+    finals: list[TaskFinished] = []
+
+    def emit(event: Event) -> None:
+        if as_json:
+            sys.stdout.write(json_line(event))
+        line = event_line(event)
+        if line is not None:
+            readable.write(line + "\n")
+        if isinstance(event, TaskFinished):
+            finals.append(event)
+        sys.stdout.flush()
+
+    async def main() -> RunFinished:
+        abort = anyio.Event()
+        async with anyio.create_task_group() as tasks:
+
+            async def on_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        abort.set()
+
+            tasks.start_soon(on_signals)
+            finished = await run_plan(
+                project,
+                max_parallel=max_parallel,
+                fail_fast=fail_fast,
+                emit=emit,
+                workdir=workdir,
+                run_id=run_id,
+                log_dir=log_dir,
+                abort=abort,
+            )
+            tasks.cancel_scope.cancel()
+        return finished
+
+    finished = anyio.run(main)
+    readable.write(_summary(finished, finals, log_dir))
+    readable.flush()
+    return RunStatus(finished.status).exit_code
+
+
+def _summary(finished: RunFinished, finals: Sequence[TaskFinished], log_dir: Path) -> str:
+    lines = [
+        "",
+        f"run {finished.status}: {finished.done} done, {finished.failed} failed, "
+        f"{finished.skipped} skipped, {finished.conflicts} conflicts "
+        f"in {format_duration(finished.duration_s)}",
+    ]
+    for event in finals:
+        if event.status != "done":
+            lines.append(f"  {event.task:<8} {event.status:<9} {event.reason}")
+    lines.append(f"logs: {log_dir}")
+    return "\n".join(lines) + "\n"
 
 
 def _init(force: bool) -> int:

@@ -31,10 +31,6 @@ SMALL = """\
 """
 
 
-
-
-
-
 def usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     """Run args that argparse must refuse; return stderr."""
     with pytest.raises(SystemExit) as exit_info:
@@ -44,8 +40,6 @@ def usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert out == ""
     assert "Traceback" not in err
     return err
-
-
 
 
 def dry_run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -208,16 +202,29 @@ def test_warnings_go_to_stderr_and_json_stays_alone_on_stdout(
     assert list(json.loads(out)) == JSON_KEYS
 
 
-def test_running_live_is_not_there_yet(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(workdir / "plan.md", SMALL)
+def test_running_live_runs_the_plan_headless(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n")
     code, out, err = run(["run", "plan.md"], capsys)
-    assert code == EXIT_BAD_INPUT
-    assert out == ""
-    assert (
-        "pmtui run: running plans live comes with the engine; for now use --dry-run to see the "
-        "predicted schedule"
-    ) in err
-    assert "hint: pmtui run plan.md --dry-run" in err
+    assert code == EXIT_OK
+    assert "comes with the engine" not in out + err
+    assert "done    1.1" in out
+    assert "run ok: 1 done" in out
+
+
+def test_a_live_run_in_a_repository_works_at_its_root_and_keeps_pmtui_out_of_git(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / ".git").mkdir()
+    (workdir / "plans").mkdir()
+    script = "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  pwd > where.txt\n  ```\n"
+    write(workdir / "plans" / "plan.md", script)
+    code, _, _ = run(["run", "plans/plan.md"], capsys)
+    assert code == EXIT_OK
+    assert (workdir / "where.txt").read_text(encoding="utf-8").strip() == str(workdir.resolve())
+    assert len(list((workdir / ".pmtui" / "logs").iterdir())) == 1
+    assert ".pmtui/" in (workdir / ".git" / "info" / "exclude").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("plan", DEMO_PLANS, ids=lambda path: path.name)
