@@ -22,12 +22,12 @@ from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
 from pmtui.config.units import format_duration
 from pmtui.config.writer import render_default_config
-from pmtui.project import Project, load_project
+from pmtui.project import Project, load_project, update_plan
 from pmtui.report.check import render_check_json, render_problems, render_summary
 from pmtui.report.gantt import dry_run_json, render_dry_run
 from pmtui.scheduling.decisions import RunStatus
 from pmtui.scheduling.forecast import forecast
-from pmtui.store.files import bundled, find_repo_root, write_new_file
+from pmtui.store.files import SourceError, bundled, find_repo_root, write_new_file
 
 if TYPE_CHECKING:
     from pmtui.engine.events import RunFinished, TaskFinished
@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="JSON: lines of events (live run), one object (dry run)"
     )
     run.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
+    run.add_argument(
+        "--update-plan",
+        action="store_true",
+        help="after the run, tick [x] in the plan for each task it did (every other byte kept)",
+    )
     halting = run.add_mutually_exclusive_group()
     halting.add_argument(
         "--keep-going",
@@ -139,7 +144,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if not project.ok:
         return EXIT_BAD_INPUT
     if not arguments.dry_run:
-        return _live_run(project, plan, arguments.max_parallel, arguments.fail_fast, arguments.json)
+        return _live_run(project, plan, arguments)
     return _dry_run(project, plan.name, arguments.max_parallel, arguments.fail_fast, arguments.json)
 
 
@@ -158,7 +163,7 @@ def _dry_run(
 
 
 def _live_run(
-    project: Project, plan: Path, max_parallel: int | None, fail_fast: bool, as_json: bool
+    project: Project, plan: Path, arguments: argparse.Namespace
 ) -> int:
     """Run the plan headless: readable lines (or JSON lines), then a summary; the exit code."""
     import anyio  # lazily: `pmtui check` starts without the engine
@@ -178,6 +183,7 @@ def _live_run(
     exclude_from_git(workdir)  # .pmtui/ (logs) never shows as new in `git status`
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     log_dir = workdir / ".pmtui" / "logs" / run_id
+    as_json: bool = arguments.json
     readable = sys.stderr if as_json else sys.stdout
     finals: list[TaskFinished] = []
 
@@ -203,8 +209,8 @@ def _live_run(
             tasks.start_soon(on_signals)
             finished = await run_plan(
                 project,
-                max_parallel=max_parallel,
-                fail_fast=fail_fast,
+                max_parallel=arguments.max_parallel,
+                fail_fast=arguments.fail_fast,
                 emit=emit,
                 workdir=workdir,
                 run_id=run_id,
@@ -216,8 +222,24 @@ def _live_run(
 
     finished = anyio.run(main)
     readable.write(_summary(finished, finals, log_dir))
+    if arguments.update_plan:
+        readable.write(_tick_done(plan, finals))
     readable.flush()
     return RunStatus(finished.status).exit_code
+
+
+def _tick_done(plan: Path, finals: Sequence[TaskFinished]) -> str:
+    """`--update-plan`: tick `[x]` on the tasks this run did; the run's outcome stands."""
+    done = [event.task for event in finals if event.status == "done" and event.attempt > 0]
+    try:
+        ticked = update_plan(plan, done)
+    except SourceError as error:
+        sys.stderr.write(
+            f"{error.path}: error: {error.message}\n    hint: {error.hint}\n"
+            "    (the run itself is recorded in its logs; tick the tasks by hand)\n"
+        )
+        return ""
+    return f"plan: ticked [x] on {ticked} task{'s' * (ticked != 1)} in {plan}\n"
 
 
 def _summary(finished: RunFinished, finals: Sequence[TaskFinished], log_dir: Path) -> str:

@@ -213,6 +213,30 @@ def test_running_live_runs_the_plan_headless(
     assert "run ok: 1 done" in out
 
 
+def test_update_plan_ticks_the_tasks_the_run_did_and_keeps_every_other_byte(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "# Plan: Tick\r\n## Phase 1\r\n- [ ] 1.1 Works\r\n  ```sh\r\n  exit 0\r\n  ```\r\n"
+        "- [ ] 1.2 Breaks (retries: 0)\r\n  ```sh\r\n  exit 4\r\n  ```\r\n"
+        "## Phase 2\r\n- [ ] 2.1 Never runs\r\n  ```sh\r\n  exit 0\r\n  ```"
+    )
+    (workdir / "plan.md").write_bytes(text.encode())
+    code, out, _ = run(["run", "plan.md", "--update-plan"], capsys)
+    assert code == 1
+    assert "ticked [x] on 1 task in plan.md" in out
+    assert (workdir / "plan.md").read_bytes() == text.replace("- [ ] 1.1", "- [x] 1.1").encode()
+
+
+def test_without_update_plan_the_plan_is_left_alone(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n"
+    write(workdir / "plan.md", text)
+    assert run(["run", "plan.md"], capsys)[0] == EXIT_OK
+    assert (workdir / "plan.md").read_text(encoding="utf-8") == text
+
+
 def test_a_live_run_in_a_repository_works_at_its_root_and_keeps_pmtui_out_of_git(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
