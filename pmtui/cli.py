@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
     run.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="after the run, write JUnit XML: one test case per task, failures with their logs",
+    )
+    run.add_argument(
         "--update-plan",
         action="store_true",
         help="after the run, tick [x] in the plan for each task it did (every other byte kept)",
@@ -181,6 +187,7 @@ def _live_run(
     default_workdir = find_repo_root(plan_dir) or plan_dir
     workdir = (Path(configured).expanduser() if configured else default_workdir).resolve()
     exclude_from_git(workdir)  # .pmtui/ (logs) never shows as new in `git status`
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     log_dir = workdir / ".pmtui" / "logs" / run_id
     as_json: bool = arguments.json
@@ -224,8 +231,77 @@ def _live_run(
     readable.write(_summary(finished, finals, log_dir))
     if arguments.update_plan:
         readable.write(_tick_done(plan, finals))
+    if arguments.junit is not None:
+        readable.write(_junit(project, arguments.junit, finals, finished, log_dir, started))
     readable.flush()
     return RunStatus(finished.status).exit_code
+
+
+JUNIT_TAIL_LINES = 50
+"""Log lines of a failed task that go into its JUnit failure."""
+
+
+def _junit(
+    project: Project,
+    target: Path,
+    finals: Sequence[TaskFinished],
+    finished: RunFinished,
+    log_dir: Path,
+    started: str,
+) -> str:
+    """`--junit FILE`: the run as JUnit XML, one test case per task, failures with their logs."""
+    from pmtui.report.junit import render_junit, write_junit
+    from pmtui.scheduling import decisions
+    from pmtui.scheduling.states import TaskState
+
+    assert project.plan is not None
+    notices = [
+        decisions.TaskFinished(
+            event.time,
+            event.task,
+            TaskState(event.status),
+            event.exit_code,
+            event.reason,
+            event.attempt,
+            event.duration_s,
+        )
+        for event in finals
+    ]
+    run = decisions.RunFinished(
+        finished.time,
+        RunStatus(finished.status),
+        done=finished.done,
+        failed=finished.failed,
+        skipped=finished.skipped,
+        cancelled=sum(notice.status is TaskState.CANCELLED for notice in notices),
+        conflicts=finished.conflicts,
+        duration_s=finished.duration_s,
+    )
+    tails: dict[str, list[str]] = {}
+    for notice in notices:
+        log = log_dir / f"{notice.task}.log"
+        if notice.status is not TaskState.DONE and log.is_file():
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+            tails[notice.task] = lines[-JUNIT_TAIL_LINES:]
+    xml = render_junit(
+        Path(project.plan.path).name,
+        project.plan.title,
+        notices,
+        run,
+        titles={task.id: task.title for task in project.plan.tasks},
+        agents={task.id: project.agent_of(task) for task in project.plan.tasks},
+        tails=tails,
+        timestamp=started,
+    )
+    try:
+        write_junit(target, xml)
+    except OSError as error:
+        sys.stderr.write(
+            f"{target}: error: cannot write the JUnit report: {error.strerror or error}\n"
+            "    hint: pass --junit a path in a folder you can write to\n"
+        )
+        return ""
+    return f"junit: {len(notices)} test cases in {target}\n"
 
 
 def _tick_done(plan: Path, finals: Sequence[TaskFinished]) -> str:

@@ -228,6 +228,38 @@ def test_update_plan_ticks_the_tasks_the_run_did_and_keeps_every_other_byte(
     assert (workdir / "plan.md").read_bytes() == text.replace("- [ ] 1.1", "- [x] 1.1").encode()
 
 
+def test_junit_has_one_case_per_task_and_the_failure_with_its_log(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    text = (
+        "# Plan: CI\n## Phase 1\n- [ ] 1.1 Works\n  ```sh\n  exit 0\n  ```\n"
+        "- [ ] 1.2 Breaks (retries: 0)\n  ```sh\n  echo 'assert 1 < 2 failed'; exit 4\n  ```\n"
+        "## Phase 2\n- [ ] 2.1 Never runs\n  ```sh\n  exit 0\n  ```\n"
+    )
+    write(workdir / "plan.md", text)
+    code, out, _ = run(["run", "plan.md", "--junit", "report.xml"], capsys)
+    assert code == 1
+    assert "junit: 3 test cases in report.xml" in out
+    suite = ET.parse(workdir / "report.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    failure = suite.find("testcase[@name='1.2 Breaks']/failure")
+    assert failure is not None
+    assert failure.get("message") == "exit 4"
+    assert "assert 1 < 2 failed" in (failure.text or "")
+
+
+def test_an_unwritable_junit_path_is_reported_and_the_run_outcome_stands(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n")
+    code, _, err = run(["run", "plan.md", "--junit", "missing/report.xml"], capsys)
+    assert code == EXIT_OK
+    assert "missing/report.xml: error: cannot write the JUnit report" in err
+
+
 def test_without_update_plan_the_plan_is_left_alone(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
