@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from pmtui.store.files import MAX_SOURCE_BYTES, SourceError
+from pmtui.store.files import SourceError, read_utf8_bytes
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -45,7 +45,12 @@ def tick_lines(path: Path, lines: Iterable[int], shown_as: str | None = None) ->
     """
     name = shown_as or str(path)
     target = Path(os.path.realpath(path))
-    data = _read_bytes(target, name)
+    data = read_utf8_bytes(
+        target,
+        name,
+        "the plan was moved or deleted during the run; the run's logs are kept, tick the "
+        "tasks by hand",
+    )
     wanted = {number for number in lines if number >= 1}
     if not wanted:
         return 0
@@ -73,50 +78,6 @@ def _checkbox_offset(line: bytes, *, first: bool) -> int | None:
         return None
     # Everything before the checkbox is ASCII, so the character index is the byte index.
     return skip + match.start(1)
-
-
-def _read_bytes(path: Path, name: str) -> bytes:
-    """The whole file, checked to be UTF-8; every failure is a `SourceError`."""
-    try:
-        if path.is_dir():
-            raise SourceError(
-                name, "is a folder, not a file", "name the Markdown plan file inside it"
-            )
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            raise SourceError(
-                name,
-                f"is {size // (1024 * 1024)} MB; a plan is at most "
-                f"{MAX_SOURCE_BYTES // (1024 * 1024)} MB",
-                "check that this is the right file",
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(
-            name,
-            "no such file: the plan was moved or deleted during the run",
-            "the run's results are kept in .pmtui/pmtui.db; tick the tasks by hand",
-        ) from None
-    except PermissionError:
-        raise SourceError(
-            name, "permission denied", f"make it readable: chmod u+r {name}"
-        ) from None
-    except OSError as error:
-        raise SourceError(
-            name, f"cannot be read: {error.strerror or error}", "check the file"
-        ) from None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        before = data[: error.start]
-        raise SourceError(
-            name,
-            f"is not UTF-8 text (byte 0x{data[error.start]:02x})",
-            "save the file as UTF-8, or check that it is a text file",
-            before.count(b"\n") + 1,
-            error.start - (before.rfind(b"\n") + 1) + 1,
-        ) from None
-    return data
 
 
 def _replace(path: Path, data: bytes, name: str) -> None:

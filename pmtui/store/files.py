@@ -37,7 +37,20 @@ def read_text(path: Path, shown_as: str | None = None) -> str:
     Raises:
         SourceError: The file is missing, a folder, unreadable, too large or not UTF-8.
     """
-    name = shown_as or str(path)
+    data = read_utf8_bytes(path, shown_as or str(path))
+    return data.decode("utf-8").removeprefix("\ufeff")
+
+
+def read_utf8_bytes(
+    path: Path,
+    name: str,
+    missing_hint: str = "check the path (it is relative to the current folder)",
+) -> bytes:
+    """The bytes of a whole text file, checked to be UTF-8 (for byte-exact rewrites).
+
+    Raises:
+        SourceError: The file is missing, a folder, unreadable, too large or not UTF-8.
+    """
     try:
         if path.is_dir():
             raise SourceError(
@@ -53,9 +66,7 @@ def read_text(path: Path, shown_as: str | None = None) -> str:
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SourceError(
-            name, "no such file", "check the path (it is relative to the current folder)"
-        ) from None
+        raise SourceError(name, "no such file", missing_hint) from None
     except PermissionError:
         raise SourceError(
             name, "permission denied", f"make it readable: chmod u+r {name}"
@@ -65,19 +76,17 @@ def read_text(path: Path, shown_as: str | None = None) -> str:
             name, f"cannot be read: {error.strerror or error}", "check the file"
         ) from None
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as error:
         before = data[: error.start]
-        line = before.count(b"\n") + 1
-        col = error.start - (before.rfind(b"\n") + 1) + 1
         raise SourceError(
             name,
             f"is not UTF-8 text (byte 0x{data[error.start]:02x})",
             "save the file as UTF-8, or check that it is a text file",
-            line,
-            col,
+            before.count(b"\n") + 1,
+            error.start - (before.rfind(b"\n") + 1) + 1,
         ) from None
-    return text.removeprefix("\ufeff")
+    return data
 
 
 def find_repo_root(start: Path) -> Path | None:
