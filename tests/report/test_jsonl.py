@@ -10,21 +10,7 @@ from pmtui.engine import events
 from pmtui.engine.events import EVENT_TYPES, Event
 from pmtui.report.jsonl import event_json, json_line
 from pmtui.report.lines import event_line, progress_line
-
-# Copied by hand from DESIGN.md §8: scripts and CI parse these names and keys.
-SECTION_8 = {
-    "run_started": ("run_id", "plan", "tasks", "slots"),
-    "task_waiting": ("task", "reason"),
-    "task_started": ("task", "agent", "slot", "attempt", "workdir"),
-    "task_progress": ("task", "percent", "message", "estimated"),
-    "task_retrying": ("task", "attempt", "step", "delay_s", "reason"),
-    "task_finished": ("task", "status", "exit_code", "reason", "attempt", "duration_s"),
-    "boost_changed": ("slots",),
-    "paused": (),
-    "resumed": (),
-    "merge_finished": ("task", "result", "conflicts"),
-    "run_finished": ("status", "done", "failed", "skipped", "conflicts", "duration_s"),
-}
+from tests.engine.test_events import SECTION_8
 
 EXAMPLES: list[Event] = [
     events.RunStarted(time=0.0, run_id="run-7", plan="plans/feature.md", tasks=12, slots=5),
