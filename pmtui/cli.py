@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         help="use N slots instead of pool.max_concurrent",
     )
     run.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="readable lines instead of the full-screen monitor (automatic when stdout is "
+        "not a terminal)",
+    )
+    run.add_argument(
         "--json", action="store_true", help="JSON: lines of events (live run), one object (dry run)"
     )
     run.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")

@@ -130,6 +130,35 @@ class MergeFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskUsage:
+    """One running task's process group at a resource sample."""
+
+    task: str
+    rss: int
+    """Resident memory of the whole group, bytes."""
+    cpu_percent: float
+    """Percent of one core since the previous sample (100 = one full core)."""
+    over_cpu: bool
+    """Above `cpu_per_agent`: flagged (never killed for CPU)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcesSampled:
+    """pmtui's addition to §8: the once-a-second resource sample of the machine and each
+    running task (what the monitor's Memory and CPU show, and the summary's peak RSS)."""
+
+    name: ClassVar[str] = "resources"
+    time: float
+    memory_available: int
+    """Bytes the machine can still give (psutil's `available`)."""
+    cpu_percent: float
+    """The machine's CPU use, percent of all cores."""
+    cpu_saturated: bool
+    """No new task starts while true (DESIGN.md §3, `cpu_per_agent`)."""
+    tasks: tuple[TaskUsage, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """Every task is final; `status` is `ok|failed|conflict|aborted`."""
 
@@ -155,6 +184,7 @@ Event = (
     | Resumed
     | MergeFinished
     | RunFinished
+    | ResourcesSampled
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -171,6 +201,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RunFinished,
 )
 """Every event class, in the order DESIGN.md §8 lists them."""
+
+EXTENSION_TYPES: tuple[type[Event], ...] = (ResourcesSampled,)
+"""Events pmtui adds to §8's list (scripts that only know §8 can skip them by name)."""
 
 
 def from_notice(notice: decisions.Output, *, workdir_of: Callable[[str], str]) -> Event | None:

@@ -24,6 +24,9 @@ def _value(value: Any) -> Any:
         return round(value, 3) if math.isfinite(value) else None
     if isinstance(value, tuple | list):
         return [_value(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return {field.name: _value(getattr(value, field.name)) for field in fields}
     return value
 
 

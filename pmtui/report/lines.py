@@ -23,6 +23,7 @@ from pmtui.engine.events import (
     Event,
     MergeFinished,
     Paused,
+    ResourcesSampled,
     Resumed,
     RunFinished,
     RunStarted,
@@ -87,9 +88,10 @@ def _finished_line(event: TaskFinished) -> str:
 
 
 def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A002
-    """The readable line for `event`, without a newline; `None` for progress events."""
+    """The readable line for `event`, without a newline; `None` for progress and resource samples
+    (the periodic progress line covers them)."""
     match event:
-        case TaskProgress():
+        case TaskProgress() | ResourcesSampled():
             return None
         case RunStarted():
             text = _line(

@@ -229,3 +229,22 @@ def test_progress_line() -> None:
     assert "100%" in progress_line(3.0, 0, 0, 0, 0.0)
     assert " 50%" in progress_line(3.0, 1, 12, 1, 3.0, percent=50.0)
     assert "elapsed 1h5m" in progress_line(3900.0, 1, 2, 1, 60.0)
+
+
+def test_resource_samples_are_json_objects_and_no_readable_line() -> None:
+    sample = events.ResourcesSampled(
+        time=3.0,
+        memory_available=2_000_000_000,
+        cpu_percent=41.5,
+        cpu_saturated=False,
+        tasks=(events.TaskUsage(task="2.1", rss=12_345_678, cpu_percent=97.25, over_cpu=True),),
+    )
+    assert json.loads(json_line(sample)) == {
+        "event": "resources",
+        "time": 3.0,
+        "memory_available": 2_000_000_000,
+        "cpu_percent": 41.5,
+        "cpu_saturated": False,
+        "tasks": [{"task": "2.1", "rss": 12_345_678, "cpu_percent": 97.25, "over_cpu": True}],
+    }
+    assert event_line(sample) is None
