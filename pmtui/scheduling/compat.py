@@ -62,9 +62,7 @@ class Compatibility:
     def _pair_clash(self, agent: str, other: str) -> str | None:
         if agent == other and agent in self._singleton:
             return f"{agent} is a singleton: one instance at a time"
-        if agent != other and any(
-            agent in pair and other in pair for pair in self._never_together
-        ):
+        if agent != other and any(agent in pair and other in pair for pair in self._never_together):
             return f"{agent} never runs together with {other}"
         if agent == other and frozenset({agent}) in self._never_together:
             return f"{agent} never runs together with another {agent}"

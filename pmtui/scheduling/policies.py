@@ -67,7 +67,5 @@ def sort_keys(
     if strategy is Strategy.PRIORITY:
         return {task_id: (-rank[task_id], order[task_id]) for task_id in order}
     if strategy is Strategy.COST_FIRST:
-        return {
-            task_id: (-estimates.get(task_id, 0.0), order[task_id]) for task_id in order
-        }
+        return {task_id: (-estimates.get(task_id, 0.0), order[task_id]) for task_id in order}
     return {task_id: (order[task_id],) for task_id in order}

@@ -21,6 +21,7 @@ class TaskRecord:
         "chain",
         "critical",
         "exit_code",
+        "earlier_attempts",
         "last_failure",
         "last_duration_s",
         "partitioned",
@@ -41,6 +42,8 @@ class TaskRecord:
         self.reason = ""
         """Why it waits, or why it ended."""
         self.attempts = 0
+        self.earlier_attempts = 0
+        """Attempts made before a resume: shown numbers are `earlier_attempts + attempts`."""
         self.slot = 0
         """The slot it holds (0: none); kept while a stopped process dies."""
         self.started_at = 0.0

@@ -86,7 +86,9 @@ class Scheduler:
         self._manual_boost = False
         self._announced_slots = setup.slots
         self._memory_available: int | None = None
-        self._starts_since_reading = 0
+        self._unmeasured: set[str] = set()
+        """Tasks started since the last memory reading and still running: the reading cannot
+        show what they will use yet, so each counts as `memory_per_agent` taken."""
         self._cpu_saturated = False
         self._stopping = ""
         """Why no new task starts any more (fail-fast), or ""."""
@@ -99,19 +101,28 @@ class Scheduler:
     # ------------------------------------------------------------------ set-up
 
     def _init_tasks(self, now: float) -> None:
+        done_before = self.setup.done_before
         for task_id, task in self.graph.tasks.items():
-            state = TaskState.DONE if task.done else TaskState.PENDING
-            self._runs[task_id] = TaskRecord(state, task.priority is Priority.CRITICAL)
-            if task.done:
-                self._runs[task_id].reason = "already done"
-                self._notify(TaskFinished(now, task_id, TaskState.DONE, None, "already done", 0, 0))
+            done = task.done or task_id in done_before
+            run = TaskRecord(
+                TaskState.DONE if done else TaskState.PENDING, task.priority is Priority.CRITICAL
+            )
+            run.earlier_attempts = self.setup.attempts_before.get(task_id, 0)
+            self._runs[task_id] = run
+            if done:
+                run.reason = "already done" if task.done else "done before the resume"
+                self._notify(
+                    TaskFinished(
+                        now, task_id, TaskState.DONE, None, run.reason, run.earlier_attempts, 0
+                    )
+                )
             else:
                 self._open += 1
         graph = self.graph.graph
         for node in graph.nodes:
             self._unmet[node] = graph.in_degree(node)
-        for task_id, task in self.graph.tasks.items():
-            if task.done:
+        for task_id, run in self._runs.items():
+            if run.state is TaskState.DONE:
                 self._satisfy(task_id)
         for node in graph.nodes:
             if is_barrier(node) and graph.in_degree(node) == 0:
@@ -241,7 +252,7 @@ class Scheduler:
         """A reading of the machine's available memory in bytes (None: unknown, no gate)."""
         was_gated = self._memory_gated()
         self._memory_available = available
-        self._starts_since_reading = 0
+        self._unmeasured.clear()
         if was_gated and not self._memory_gated():
             self._lift_waits("memory:")
 
@@ -465,7 +476,7 @@ class Scheduler:
     def _memory_gated(self) -> bool:
         if self._memory_available is None or not self._slots:
             return False
-        budget = self._memory_available - self._starts_since_reading * self.setup.memory_per_agent
+        budget = self._memory_available - len(self._unmeasured) * self.setup.memory_per_agent
         return budget < self.setup.memory_per_agent
 
     def _memory_reason(self) -> str:
@@ -655,12 +666,14 @@ class Scheduler:
         self._slots[slot] = task_id
         if not run.attempt_isolated:
             self._locks.take(task_id, agent, files)
-        self._starts_since_reading += 1
-        self._notify(Start(now, task_id, agent, slot, run.attempts, run.attempt_isolated, alone))
+        self._unmeasured.add(task_id)
+        number = run.earlier_attempts + run.attempts
+        self._notify(Start(now, task_id, agent, slot, number, run.attempt_isolated, alone))
 
     def _release(self, task_id: str, run: TaskRecord, *, still_alone: bool) -> None:
         """Free the slot and locks of a task whose process ended; wake what it held back."""
         self._slots.pop(run.slot, None)
+        self._unmeasured.discard(task_id)
         run.slot = 0
         self._locks.release(task_id)
         if self._alone and self._alone[0] == task_id and (run.state.final or not still_alone):
@@ -719,7 +732,8 @@ class Scheduler:
         run.last_failure = why
         run.ready_at = now + delay
         heapq.heappush(self._backoffs, (run.ready_at, task_id))
-        self._notify(TaskRetrying(now, task_id, run.attempts + 1, step, delay, why))
+        number = run.earlier_attempts + run.attempts + 1
+        self._notify(TaskRetrying(now, task_id, number, step, delay, why))
 
     @staticmethod
     def _abort_reason(task_id: str, critical: bool, why: str) -> str:
@@ -753,7 +767,7 @@ class Scheduler:
                 state,
                 run.exit_code,
                 reason,
-                run.attempts,
+                run.earlier_attempts + run.attempts,
                 run.last_duration_s if run.attempts else 0.0,
             )
         )

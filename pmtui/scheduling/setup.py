@@ -47,6 +47,12 @@ class SchedulerSetup:
     """Stop starting tasks at the first final failure (else keep going)."""
     seed: int = 0
     """Seeds the back-off jitter: the same seed gives the same schedule."""
+    done_before: frozenset[str] = frozenset()
+    """Tasks a resumed run already finished `done` (DESIGN.md §7): never rerun."""
+    attempts_before: Mapping[str, int] = field(default_factory=dict)
+    """Attempts a resumed run already made per task: numbering goes on from there (the
+    restarted attempt of a task that was running is `attempt + 1`); the retry budget counts
+    this session's attempts only."""
 
     def retries_of(self, task_id: str) -> int:
         """How many extra attempts a task may have."""

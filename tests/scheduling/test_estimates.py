@@ -85,9 +85,7 @@ def test_only_the_last_five_successful_runs_count() -> None:
 
 def test_only_the_first_five_are_used_even_if_the_history_returns_more() -> None:
     class Overgenerous(FakeHistory):
-        def successful_durations(
-            self, plan_path: str, task_id: str, limit: int
-        ) -> Sequence[float]:
+        def successful_durations(self, plan_path: str, task_id: str, limit: int) -> Sequence[float]:
             return [1.0, 2.0, 3.0, 4.0, 5.0, 100.0, 100.0]
 
     assert estimate_tasks(plan(), CONFIG, Overgenerous({}))["1.2"] == 3.0

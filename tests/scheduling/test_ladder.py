@@ -111,9 +111,10 @@ def test_next_step_is_sequential_only_as_the_last_extra_attempt_after_running_be
     assert next_step(failure(attempts_made=3, ran_beside_others=True)) is RetryStep.SEQUENTIAL
     assert next_step(failure(attempts_made=2, ran_beside_others=True)) is RetryStep.RETRY
     assert next_step(failure(attempts_made=3, ran_beside_others=False)) is RetryStep.RETRY
-    assert next_step(
-        failure(attempts_made=3, ran_beside_others=True, sequential_allowed=False)
-    ) is RetryStep.RETRY
+    assert (
+        next_step(failure(attempts_made=3, ran_beside_others=True, sequential_allowed=False))
+        is RetryStep.RETRY
+    )
 
 
 def test_next_step_prefers_sequential_over_partition_on_the_last_extra_attempt() -> None:
@@ -197,9 +198,7 @@ def test_the_retry_delay_is_capped_at_thirty_seconds() -> None:
 
 
 def test_a_retry_delay_above_thirty_seconds_is_kept() -> None:
-    result = simulate(
-        scheduler_of(ALONE, retry_delay_s=45.0), scripted(always_failing("1.1"))
-    )
+    result = simulate(scheduler_of(ALONE, retry_delay_s=45.0), scripted(always_failing("1.1")))
     assert all(36.0 <= notice.delay_s <= 54.0 for notice in retrying(result))
 
 
@@ -305,9 +304,7 @@ def test_an_already_isolated_task_is_not_partitioned_again() -> None:
 
 
 def test_sequential_is_the_last_extra_attempt_after_running_beside_others() -> None:
-    result = simulate(
-        scheduler_of(BESIDE.format(retries=3)), scripted(always_failing("1.1"))
-    )
+    result = simulate(scheduler_of(BESIDE.format(retries=3)), scripted(always_failing("1.1")))
     steps = [notice.step for notice in retrying(result)]
     assert steps == [RetryStep.RETRY, RetryStep.RETRY, RetryStep.SEQUENTIAL]
     assert retrying(result)[-1].delay_s == 0.0
@@ -344,9 +341,7 @@ def test_no_sequential_rung_when_the_task_always_ran_alone() -> None:
     assert not any(start.alone for start in attempts_of(result))
 
 
-def test_abort_fallback_mode_has_no_sequential_rung_and_aborts_the_run_on_final_failure() -> (
-    None
-):
+def test_abort_fallback_mode_has_no_sequential_rung_and_aborts_the_run_on_final_failure() -> None:
     text = """
     ## Phase 1: Pair
     - [ ] 1.1 Flaky (agent: demo) (retries: 1)
@@ -625,9 +620,7 @@ def test_a_final_failure_asks_to_stop_nothing() -> None:
 
 
 def test_attempt_intervals_of_one_task_never_overlap() -> None:
-    result = simulate(
-        scheduler_of(BESIDE.format(retries=3)), scripted(always_failing("1.1"))
-    )
+    result = simulate(scheduler_of(BESIDE.format(retries=3)), scripted(always_failing("1.1")))
     spans = [(a.start_s, a.end_s) for a in result.attempts if a.task == "1.1"]
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end

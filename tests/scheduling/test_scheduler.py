@@ -253,6 +253,19 @@ def test_more_memory_lets_tasks_start_and_each_start_uses_up_the_budget() -> Non
     assert started(scheduler.decide(3)) == ["1.4"]
 
 
+def test_a_started_task_that_ended_gives_its_budget_back_before_the_next_reading() -> None:
+    # Short tasks start and end many times a second: only the ones still running count
+    # against a reading, or a long run of them would fall to one at a time.
+    scheduler = scheduler_of(wide(8))
+    scheduler.memory_available(600 * MB, 0)
+    assert started(scheduler.decide(0)) == ["1.1", "1.2"]
+    for now in (1, 2, 3):
+        ended = sorted(scheduler.running)[0]
+        scheduler.finished(ended, now, Outcome.SUCCEEDED, exit_code=0)
+        assert len(started(scheduler.decide(now))) == 1
+        assert len(scheduler.running) == 2
+
+
 def test_an_unknown_memory_reading_lifts_the_gate() -> None:
     scheduler = scheduler_of(wide(6))
     scheduler.memory_available(100 * MB, 0)
@@ -838,9 +851,11 @@ def test_turning_manual_boost_on_is_announced_even_when_the_auto_boost_is_open()
     assert of_type(scheduler.decide(1), BoostChanged) == [BoostChanged(1, 8, True)]
 
 
-ONE_FILE = "## Phase 1: One file\n" + "\n".join(
-    f"- [ ] t{n} Edit (agent: product-manager) (files: CHANGELOG.md)" for n in range(6)
-) + "\n"
+ONE_FILE = (
+    "## Phase 1: One file\n"
+    + "\n".join(f"- [ ] t{n} Edit (agent: product-manager) (files: CHANGELOG.md)" for n in range(6))
+    + "\n"
+)
 
 
 def one_at_a_time(scheduler: Scheduler) -> list[str]:
@@ -881,3 +896,26 @@ def test_skipping_tasks_in_a_queue_behind_one_file_keeps_the_others_in_order() -
     assert started(scheduler.decide(4)) == ["t5"]
     scheduler.finished("t5", 5, Outcome.SUCCEEDED, exit_code=0)
     assert of_type(scheduler.decide(5), RunFinished)[0].skipped == 2
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_a_resumed_run_never_reruns_done_tasks_and_numbers_attempts_on() -> None:
+    plan = wide(2, "- [ ] 1.3 After (agent: demo) (depends: 1.1)")
+    scheduler = scheduler_of(
+        plan, done_before=frozenset({"1.1"}), attempts_before={"1.1": 1, "1.2": 2}
+    )
+    outputs = scheduler.decide(0)
+    ends = finished(outputs)
+    assert (ends["1.1"].status, ends["1.1"].attempt, ends["1.1"].reason) == (
+        TaskState.DONE,
+        1,
+        "done before the resume",
+    )
+    # 1.3 only waited for 1.1, which is done: it starts at once beside 1.2.
+    assert [(s.task, s.attempt) for s in of_type(outputs, Start)] == [("1.2", 3), ("1.3", 1)]
+    scheduler.finished("1.2", 1, Outcome.FAILED, exit_code=1)
+    retrying = of_type(scheduler.decide(1), TaskRetrying)
+    # The budget counts this session's attempts: 1 of 4 used, so 1.2 is retried as attempt 4.
+    assert [(r.task, r.attempt) for r in retrying] == [("1.2", 4)]
