@@ -10,27 +10,25 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
-from pmtui.config.units import format_duration
 from pmtui.config.writer import render_default_config
-from pmtui.project import Project, load_project, update_plan
+from pmtui.project import Project, load_project
 from pmtui.report.check import render_check_json, render_problems, render_summary
 from pmtui.report.gantt import dry_run_json, render_dry_run
-from pmtui.scheduling.decisions import RunStatus
 from pmtui.scheduling.forecast import forecast
-from pmtui.store.files import SourceError, bundled, find_repo_root, write_new_file
+from pmtui.store.files import bundled, find_repo_root, write_new_file
 
 if TYPE_CHECKING:
-    from pmtui.engine.events import RunFinished, TaskFinished
+    from pmtui.store.db import RunRecord
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -52,6 +50,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(
             "must be a whole number of at least 1, e.g. --max-parallel 4"
         )
+    return value
+
+
+def _speed(text: str) -> float:
+    """An argparse `type=` for `--speed`: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 10_000:
+        raise argparse.ArgumentTypeError("must be a number above 0, e.g. --speed 10")
     return value
 
 
@@ -116,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the run, tick [x] in the plan for each task it did (every other byte kept)",
     )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the last unfinished run of the plan: done tasks are not rerun",
+    )
+    run.add_argument(
+        "--rerun",
+        action="append",
+        metavar="ID",
+        help="with --resume: run this done task again (repeatable)",
+    )
+    run.add_argument(
+        "--ascii", action="store_true", help="plain ASCII output (no emoji or box glyphs)"
+    )
     halting = run.add_mutually_exclusive_group()
     halting.add_argument(
         "--keep-going",
@@ -131,10 +154,45 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help=f"write ./{CONFIG_NAME} with every key and its default")
     init.add_argument("--force", action="store_true", help=f"overwrite an existing {CONFIG_NAME}")
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
-        help="check the bundled demo plan and show its dry run (the live run comes later)",
+        help="run the bundled feature plan live with the demo agent (about 1.5 minutes)",
     )
+    demo.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="N",
+        help="work N times faster than the estimates (e.g. 10)",
+    )
+    demo.add_argument(
+        "--dry-run", action="store_true", help="check the plan and show its predicted schedule"
+    )
+    demo.add_argument("--json", action="store_true", help="JSON lines of events on stdout")
+    demo.add_argument("--ascii", action="store_true", help="plain ASCII output")
+    demo.set_defaults(
+        max_parallel=None,
+        fail_fast=False,
+        junit=None,
+        update_plan=False,
+        resume=False,
+        rerun=None,
+    )
+
+    for name, summary in (
+        ("history", "list the runs recorded here (newest first)"),
+        ("status", "show the newest run: each task's state, attempts and reason"),
+    ):
+        command = commands.add_parser(name, help=summary)
+        command.add_argument(
+            "plan", type=Path, nargs="?", metavar="PLAN", help="only this plan's runs"
+        )
+        command.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml")
+        command.add_argument("--json", action="store_true", help="print JSON")
+        if name == "history":
+            command.add_argument(
+                "--limit", type=positive_int, default=20, metavar="N", help="show N runs"
+            )
     return parser
 
 
@@ -157,6 +215,12 @@ def _run(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if not arguments.dry_run:
         return _live_run(project, plan, arguments)
+    if arguments.resume or arguments.rerun:
+        sys.stderr.write(
+            f"{plan}: error: --resume and --rerun need a live run, not --dry-run\n"
+            "    hint: drop --dry-run to continue the unfinished run\n"
+        )
+        return EXIT_BAD_INPUT
     return _dry_run(project, plan.name, arguments.max_parallel, arguments.fail_fast, arguments.json)
 
 
@@ -175,167 +239,34 @@ def _dry_run(
 
 
 def _live_run(
-    project: Project, plan: Path, arguments: argparse.Namespace
-) -> int:
-    """Run the plan headless: readable lines (or JSON lines), then a summary; the exit code."""
-    import anyio  # lazily: `pmtui check` starts without the engine
-
-    from pmtui.engine.events import Event, TaskFinished
-    from pmtui.engine.runner import run_plan
-    from pmtui.report.jsonl import json_line
-    from pmtui.report.lines import event_line
-    from pmtui.store.db import exclude_from_git
-
-    assert project.config is not None
-    configured = project.config.pool.workdir
-    # DESIGN §3: "" = the repository root when the plan is in a git repo, else its folder.
-    plan_dir = plan.resolve().parent
-    default_workdir = find_repo_root(plan_dir) or plan_dir
-    workdir = (Path(configured).expanduser() if configured else default_workdir).resolve()
-    exclude_from_git(workdir)  # .pmtui/ (logs) never shows as new in `git status`
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-    log_dir = workdir / ".pmtui" / "logs" / run_id
-    as_json: bool = arguments.json
-    readable = sys.stderr if as_json else sys.stdout
-    finals: list[TaskFinished] = []
-
-    def emit(event: Event) -> None:
-        if as_json:
-            sys.stdout.write(json_line(event))
-        line = event_line(event)
-        if line is not None:
-            readable.write(line + "\n")
-        if isinstance(event, TaskFinished):
-            finals.append(event)
-        sys.stdout.flush()
-
-    async def main() -> RunFinished:
-        abort = anyio.Event()
-        async with anyio.create_task_group() as tasks:
-
-            async def on_signals() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        abort.set()
-
-            tasks.start_soon(on_signals)
-            finished = await run_plan(
-                project,
-                max_parallel=arguments.max_parallel,
-                fail_fast=arguments.fail_fast,
-                emit=emit,
-                workdir=workdir,
-                run_id=run_id,
-                log_dir=log_dir,
-                abort=abort,
-            )
-            tasks.cancel_scope.cancel()
-        return finished
-
-    finished = anyio.run(main)
-    readable.write(_summary(finished, finals, log_dir))
-    if arguments.update_plan:
-        readable.write(_tick_done(plan, finals))
-    if arguments.junit is not None:
-        readable.write(_junit(project, arguments.junit, finals, finished, log_dir, started))
-    readable.flush()
-    return RunStatus(finished.status).exit_code
-
-
-JUNIT_TAIL_LINES = 50
-"""Log lines of a failed task that go into its JUnit failure."""
-
-
-def _junit(
     project: Project,
-    target: Path,
-    finals: Sequence[TaskFinished],
-    finished: RunFinished,
-    log_dir: Path,
-    started: str,
-) -> str:
-    """`--junit FILE`: the run as JUnit XML, one test case per task, failures with their logs."""
-    from pmtui.report.junit import render_junit, write_junit
-    from pmtui.scheduling import decisions
-    from pmtui.scheduling.states import TaskState
+    plan: Path,
+    arguments: argparse.Namespace,
+    agent_env: tuple[tuple[str, str], ...] = (),
+) -> int:
+    """Run the plan live. Headless today (the monitor comes with the TUI)."""
+    from pmtui.report.headless import HeadlessOptions, run_headless  # lazily: the engine
 
-    assert project.plan is not None
-    notices = [
-        decisions.TaskFinished(
-            event.time,
-            event.task,
-            TaskState(event.status),
-            event.exit_code,
-            event.reason,
-            event.attempt,
-            event.duration_s,
-        )
-        for event in finals
-    ]
-    run = decisions.RunFinished(
-        finished.time,
-        RunStatus(finished.status),
-        done=finished.done,
-        failed=finished.failed,
-        skipped=finished.skipped,
-        cancelled=sum(notice.status is TaskState.CANCELLED for notice in notices),
-        conflicts=finished.conflicts,
-        duration_s=finished.duration_s,
+    width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    options = HeadlessOptions(
+        max_parallel=arguments.max_parallel,
+        fail_fast=arguments.fail_fast,
+        as_json=arguments.json,
+        junit=arguments.junit,
+        update_plan=arguments.update_plan,
+        resume=arguments.resume,
+        rerun=tuple(arguments.rerun or ()),
+        ascii=arguments.ascii or not _utf8_output(),
+        width=width,
+        agent_env=agent_env,
     )
-    tails: dict[str, list[str]] = {}
-    for notice in notices:
-        log = log_dir / f"{notice.task}.log"
-        if notice.status is not TaskState.DONE and log.is_file():
-            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-            tails[notice.task] = lines[-JUNIT_TAIL_LINES:]
-    xml = render_junit(
-        Path(project.plan.path).name,
-        project.plan.title,
-        notices,
-        run,
-        titles={task.id: task.title for task in project.plan.tasks},
-        agents={task.id: project.agent_of(task) for task in project.plan.tasks},
-        tails=tails,
-        timestamp=started,
-    )
-    try:
-        write_junit(target, xml)
-    except OSError as error:
-        sys.stderr.write(
-            f"{target}: error: cannot write the JUnit report: {error.strerror or error}\n"
-            "    hint: pass --junit a path in a folder you can write to\n"
-        )
-        return ""
-    return f"junit: {len(notices)} test cases in {target}\n"
+    return run_headless(project, plan, options)
 
 
-def _tick_done(plan: Path, finals: Sequence[TaskFinished]) -> str:
-    """`--update-plan`: tick `[x]` on the tasks this run did; the run's outcome stands."""
-    done = [event.task for event in finals if event.status == "done" and event.attempt > 0]
-    try:
-        ticked = update_plan(plan, done)
-    except SourceError as error:
-        sys.stderr.write(
-            f"{error.path}: error: {error.message}\n    hint: {error.hint}\n"
-            "    (the run itself is recorded in its logs; tick the tasks by hand)\n"
-        )
-        return ""
-    return f"plan: ticked [x] on {ticked} task{'s' * (ticked != 1)} in {plan}\n"
-
-
-def _summary(finished: RunFinished, finals: Sequence[TaskFinished], log_dir: Path) -> str:
-    lines = [
-        "",
-        f"run {finished.status}: {finished.done} done, {finished.failed} failed, "
-        f"{finished.skipped} skipped, {finished.conflicts} conflicts "
-        f"in {format_duration(finished.duration_s)}",
-    ]
-    for event in finals:
-        if event.status != "done":
-            lines.append(f"  {event.task:<8} {event.status:<9} {event.reason}")
-    lines.append(f"logs: {log_dir}")
-    return "\n".join(lines) + "\n"
+def _utf8_output() -> bool:
+    """Whether stdout takes UTF-8 (else `--ascii` is implied)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf_8")
 
 
 def _init(force: bool) -> int:
@@ -366,19 +297,126 @@ def _init(force: bool) -> int:
     return EXIT_OK
 
 
-def _demo() -> int:
+def _demo(arguments: argparse.Namespace) -> int:
+    """Run the bundled feature plan with the demo agent, in a temporary folder."""
     plan = bundled("demo_plans") / "feature.md"
-    sys.stdout.write(
-        f"pmtui demo: checking the bundled plan {plan.name}, then predicting its schedule\n"
-        "(running it live comes with the engine; today pmtui validates plans and simulates "
-        "them with their estimates)\n\n"
-    )
-    project = load_project(plan)
-    sys.stderr.write(render_problems(project))
-    if not project.ok:
+    if arguments.dry_run:
+        project = load_project(plan)
+        sys.stderr.write(render_problems(project))
+        if not project.ok:
+            return EXIT_BAD_INPUT
+        sys.stdout.write(render_summary(project) + "\n")
+        return _dry_run(project, plan.name, None, fail_fast=False, as_json=False)
+    with tempfile.TemporaryDirectory(prefix="pmtui-demo-") as folder:
+        copy = Path(folder) / plan.name
+        copy.write_bytes(plan.read_bytes())
+        sys.stdout.write(
+            f"pmtui demo: running {plan.name} live with the demo agent, "
+            f"{arguments.speed:g}x as fast as its estimates, in {folder}\n"
+            "(the folder and its logs are removed at the end; Ctrl-C aborts)\n\n"
+        )
+        sys.stdout.flush()
+        project = load_project(copy)
+        sys.stderr.write(render_problems(project))
+        if not project.ok:
+            return EXIT_BAD_INPUT
+        return _live_run(project, copy, arguments, (("PMTUI_DEMO_SPEED", str(arguments.speed)),))
+
+
+def _store_root(plan: Path | None, config: Path | None) -> tuple[Path, Project | None] | int:
+    """The folder whose `.pmtui/` holds the runs: the plan's working root, else the current
+    repository's root, else the current folder. An int is an exit code (bad plan)."""
+    from pmtui.report.headless import run_workdir
+
+    if plan is None:
+        return find_repo_root(Path.cwd()) or Path.cwd(), None
+    if not plan.is_file():
+        sys.stderr.write(
+            f"{plan}: error: no such plan file\n    hint: name the Markdown plan you ran\n"
+        )
         return EXIT_BAD_INPUT
-    sys.stdout.write(render_summary(project) + "\n")
-    return _dry_run(project, plan.name, None, fail_fast=False, as_json=False)
+    project = load_project(plan, config)
+    if project.config is None:
+        sys.stderr.write(render_problems(project))
+        return EXIT_BAD_INPUT
+    return run_workdir(project, plan), project
+
+
+def _runs(arguments: argparse.Namespace) -> int:
+    """`pmtui history [PLAN]` and `pmtui status [PLAN]`: read the store; change nothing."""
+    from pmtui.report.history import history_json, render_history, render_status, status_json
+    from pmtui.store.db import DB_NAME, STORE_DIR, Store, StoreError
+
+    found = _store_root(arguments.plan, arguments.config)
+    if isinstance(found, int):
+        return found
+    root, _ = found
+    plan_path = str(arguments.plan.resolve()) if arguments.plan is not None else None
+    plan_name = str(arguments.plan) if arguments.plan is not None else None
+    now = time.time()
+    if not (root / STORE_DIR / DB_NAME).is_file():
+        if arguments.json:
+            sys.stdout.write("[]\n" if arguments.command == "history" else "null\n")
+        else:
+            what = f" of {plan_name}" if plan_name else ""
+            sys.stdout.write(
+                f"no runs yet{what} in {root}; start one with: pmtui run {plan_name or 'PLAN'}\n"
+            )
+        return EXIT_OK
+    try:
+        with Store.open(root) as store:
+            alive = _alive_check(root)
+            if arguments.command == "history":
+                runs = store.runs(plan_path, limit=arguments.limit)
+                tasks = {run.id: store.task_states(run.id) for run in runs}
+                if arguments.json:
+                    data = history_json(runs, tasks, now=now, alive=alive)
+                    sys.stdout.write(json.dumps(data) + "\n")
+                else:
+                    sys.stdout.write(
+                        render_history(runs, tasks, now=now, plan=plan_name, alive=alive)
+                    )
+                return EXIT_OK
+            chosen = store.runs(plan_path, limit=1)
+            if not chosen:
+                sys.stdout.write("null\n" if arguments.json else f"no runs yet of {plan_name}\n")
+                return EXIT_OK
+            run = chosen[0]
+            tasks_of_run = store.task_states(run.id)
+            attempts = store.attempts(run.id)
+            if arguments.json:
+                status = status_json(run, tasks_of_run, attempts, now=now, alive=alive)
+                sys.stdout.write(json.dumps(status) + "\n")
+            else:
+                sys.stdout.write(render_status(run, tasks_of_run, attempts, now=now, alive=alive))
+    except StoreError as error:
+        sys.stderr.write(f"{error.path}: error: {error.message}\n    hint: {error.hint}\n")
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _alive_check(root: Path) -> Callable[[RunRecord], bool]:
+    """Whether an unfinished run's pmtui still lives: its pid runs here and holds a lock."""
+    import socket
+
+    import psutil
+
+    from pmtui.store.db import STORE_DIR
+
+    holders: set[int] = set()
+    for lock in (root / STORE_DIR).glob("lock-*"):
+        try:
+            text = lock.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            holders.add(int(text))
+    host = socket.gethostname()
+
+    def alive(run: RunRecord) -> bool:
+        return run.host == host and run.pid in holders and psutil.pid_exists(run.pid)
+
+    return alive
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -391,7 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(arguments)
         if arguments.command == "init":
             return _init(arguments.force)
-        return _demo()
+        if arguments.command in ("history", "status"):
+            return _runs(arguments)
+        return _demo(arguments)
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug: say so plainly, keep the traceback for reports

@@ -18,7 +18,7 @@ from pmtui.plan.graph import CriticalPath, PlanGraph
 from pmtui.plan.model import Plan, Task
 from pmtui.plan.parser import parse_plan
 from pmtui.plan.validate import validate_plan
-from pmtui.scheduling.estimates import NoHistory, estimate_task, estimate_tasks
+from pmtui.scheduling.estimates import History, NoHistory, estimate_task, estimate_tasks
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.store.checkpoint import tick_lines
 from pmtui.store.files import SourceError, find_repo_root, read_text, xdg_config_home
@@ -71,14 +71,19 @@ class Project:
         return self.in_git_repo and self.config.conflicts.isolation != "none"
 
     def scheduler_setup(
-        self, max_parallel: int | None = None, fail_fast: bool = False, seed: int = 0
+        self,
+        max_parallel: int | None = None,
+        fail_fast: bool = False,
+        seed: int = 0,
+        history: History | None = None,
     ) -> SchedulerSetup:
-        """The rules a run of this plan follows (`--max-parallel`, `--fail-fast` applied)."""
+        """The rules a run of this plan follows (`--max-parallel`, `--fail-fast` applied);
+        `history` (the store) gives past durations, which come first in the estimates."""
         assert self.plan is not None and self.graph is not None and self.config is not None
         return SchedulerSetup.from_config(
             self.graph,
             self.config,
-            estimates=estimate_tasks(self.plan, self.config),
+            estimates=estimate_tasks(self.plan, self.config, history),
             isolation=self.isolation,
             max_parallel=max_parallel,
             fail_fast=fail_fast,

@@ -18,12 +18,6 @@ EXAMPLE = (Path(__file__).resolve().parent / "data" / "design_example.md").read_
 )
 
 
-
-
-
-
-
-
 def test_check_summarises_the_design_example(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -290,7 +284,7 @@ def test_init_config_is_used_by_check(workdir: Path, capsys: pytest.CaptureFixtu
 def test_demo_checks_the_bundled_feature_plan(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(["demo"], capsys)
+    code, out, _ = run(["demo", "--dry-run"], capsys)
     assert code == EXIT_OK
     assert "feature.md" in out
     assert "critical path" in out

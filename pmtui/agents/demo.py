@@ -9,6 +9,7 @@ Environment (all optional; an empty value means the default):
 - Set by the engine: `PMTUI_TASK_ID` (named in every log line), `PMTUI_ATTEMPT` (1-based),
   `PMTUI_PLAN`, `PMTUI_WORKDIR`, `PMTUI_RUN_ID`.
 - `PMTUI_DEMO_SECONDS`: how long to work, in seconds or a duration (`2.5`, `90s`); default 2.
+- `PMTUI_DEMO_SPEED`: work this many times faster (`pmtui demo --speed 10`); default 1.
 - `PMTUI_DEMO_FAIL`: `never` (default), `always`, `first` (fail attempt 1 only) or `until:N`
   (fail while the attempt is at most N). A failing attempt stops in the test phase with an
   error line on stderr and exit code `PMTUI_DEMO_EXIT` (1 to 255; default 1).
@@ -135,6 +136,14 @@ def read_settings(environ: Mapping[str, str], argv: Sequence[str]) -> Settings:
             seconds = parse_duration(text)
         except UnitError:
             raise BadEnv(_bad("PMTUI_DEMO_SECONDS", text, "a duration", "2.5")) from None
+    if text := get("PMTUI_DEMO_SPEED"):
+        try:
+            speed = float(text)
+        except ValueError:
+            speed = 0.0
+        if not 0 < speed < float("inf"):
+            raise BadEnv(_bad("PMTUI_DEMO_SPEED", text, "a number above 0", "10"))
+        seconds /= speed
     memory = 0
     if text := get("PMTUI_DEMO_MEMORY"):
         try:

@@ -107,12 +107,14 @@ class AttemptSpec:
     """The command, placeholders already filled (`render_argv`)."""
     cwd: Path
     log_path: Path
-    """Receives the output byte for byte; its folders are created."""
+    """Receives the output byte for byte, appended; its folders are created."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Added to (or replacing entries of) pmtui's own environment."""
     stdin: str | None = None
     """Text written to the process's stdin, which is then closed; None: stdin is /dev/null."""
     timeout_s: float | None = None
+    log_header: str | None = None
+    """A line written to the log before the output (e.g. which attempt starts here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +208,9 @@ async def run_attempt(
     clock = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with spec.log_path.open("wb", buffering=_LOG_BUFFER) as log:
+    with spec.log_path.open("ab", buffering=_LOG_BUFFER) as log:
+        if spec.log_header is not None:
+            log.write(spec.log_header.encode("utf-8") + b"\n")
         if stop is not None and stop.is_set():
             return _not_started(stop.reason, started_at, clock, killed=True)
         if not spec.argv:

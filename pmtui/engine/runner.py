@@ -3,27 +3,44 @@
 One anyio task group holds every attempt. The loop asks the scheduler what to do
 (`Scheduler.decide`), carries out its decisions (start an attempt, stop one) and passes its
 notices on as events; it sleeps until something happens: an attempt ends, a back-off is
-over (`next_wakeup`), the one-second resource tick, or an abort. No busy polling.
+over (`next_wakeup`), the one-second resource tick, a command (`RunControl`) or an abort.
+No busy polling.
 
-Not yet here: worktrees and merges, the estimated progress bar of silent agents, the CPU
-saturation gate, pause/boost/skip commands from a front end.
+Every second the tick samples each attempt's process group (RSS over `memory_per_agent`
+stops it; CPU over `cpu_per_agent` is flagged), feeds the scheduler the machine's available
+memory and CPU saturation, and gives agents that never print `::progress::` an estimated bar.
+Each state change goes to the store (`RunRecorder`) as it happens.
+
+Not yet here: worktrees and merges (tasks run in `workdir`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import signal
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
 import anyio.abc
 import anyio.to_thread
+import psutil
 
-from pmtui.engine.events import Event, RunFinished, RunStarted, TaskProgress, from_notice
+from pmtui.config.units import format_duration
+from pmtui.engine.events import (
+    Event,
+    ResourcesSampled,
+    RunFinished,
+    RunStarted,
+    TaskProgress,
+    TaskUsage,
+    from_notice,
+)
 from pmtui.engine.process import (
     AttemptResult,
     AttemptSpec,
@@ -31,17 +48,41 @@ from pmtui.engine.process import (
     parse_progress,
     render_argv,
     run_attempt,
+    signal_group,
 )
-from pmtui.engine.resources import GroupSampler, machine_sample, over_memory
+from pmtui.engine.recording import RunRecorder
+from pmtui.engine.resources import GroupSampler, machine_sample, over_cpu, over_memory
 from pmtui.project import Project
 from pmtui.scheduling import decisions
 from pmtui.scheduling.decisions import Outcome
-from pmtui.scheduling.scheduler import Scheduler
+from pmtui.scheduling.scheduler import CommandRefused, Scheduler
+from pmtui.scheduling.setup import SchedulerSetup
 
 TICK_S = 1.0
-"""Seconds between resource samples (memory per group, available memory)."""
+"""Seconds between resource samples (memory and CPU per group, the machine's)."""
+
+SATURATED_SAMPLES = 3
+"""Samples in a row at full CPU before the machine counts as saturated: a burst of short
+tasks (which saturate the CPU for a moment by spawning) must not throttle itself."""
+
+ESTIMATED_CAP = 99.0
+"""An estimated bar never reaches 100 % (DESIGN.md §5): only the task's end does."""
 
 DEMO_MODULE = "pmtui.agents.demo"
+
+__all__ = ["CommandRefused", "Continuation", "RunControl", "run_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """What an unfinished run already did, for `--resume` (read from the store)."""
+
+    done: frozenset[str]
+    """Tasks that ended done: never rerun."""
+    attempts: Mapping[str, int] = field(default_factory=dict)
+    """Attempts per task so far: the next one is numbered on from there."""
+    numbers: Mapping[str, int] = field(default_factory=dict)
+    """The highest attempt number recorded per task (store rows stay unique)."""
 
 
 @dataclass
@@ -49,11 +90,24 @@ class _Attempt:
     """One running attempt, as the loop knows it."""
 
     task: str
+    number: int
     stop: StopRequest
+    began: float
+    """Run time when the attempt was started."""
+    estimate_s: float
     pgid: int | None = None
     rate_limited: bool = False
-    on_line: Callable[[str], None] | None = None
-    on_start: Callable[[int], None] | None = None
+    reported_progress: bool = False
+    shown_estimate: int = -1
+    """The last estimated percent sent, so an unchanged bar sends nothing."""
+    paused_s: float = 0.0
+    """Seconds spent stopped by a hard pause (they do not count against the timeout)."""
+    paused_since: float | None = None
+
+    def active_s(self, now: float) -> float:
+        """Seconds it has been able to run."""
+        paused = self.paused_s + (now - self.paused_since if self.paused_since is not None else 0)
+        return max(0.0, now - self.began - paused)
 
 
 @dataclass
@@ -70,6 +124,420 @@ class _Waker:
         return self.event
 
 
+class RunControl:
+    """The commands a front end gives a live run (DESIGN.md §8 keys).
+
+    Call from the run's event loop. A command the run cannot follow (retrying a task that
+    did not fail, any command after the end) raises `CommandRefused` with a sentence for the
+    user; `abort` is always accepted, also before the run started.
+    """
+
+    def __init__(self) -> None:
+        self._run: _LiveRun | None = None
+        self._abort_reason = ""
+
+    def _attach(self, run: _LiveRun) -> None:
+        self._run = run
+        if self._abort_reason:
+            run.abort(self._abort_reason)
+
+    def _live(self) -> _LiveRun:
+        if self._run is None:
+            raise CommandRefused("the run has not started yet")
+        return self._run
+
+    @property
+    def paused(self) -> bool:
+        """Whether no new task starts."""
+        return self._run is not None and self._run.scheduler.paused
+
+    @property
+    def boosted(self) -> bool:
+        """Whether the manual boost is on."""
+        return self._run is not None and self._run.scheduler.boosted
+
+    def pause(self, *, hard: bool | None = None) -> None:
+        """Start no new task; `hard` (default: `pause_mode = "hard"`) also SIGSTOPs running ones."""
+        self._live().pause(hard)
+
+    def resume(self) -> None:
+        """Start tasks again (and SIGCONT the ones a hard pause stopped)."""
+        self._live().resume()
+
+    def retry(self, task_id: str) -> None:
+        """Run a failed or conflicted task again now (its skipped dependents reopen)."""
+        self._live().command(lambda now: self._live().scheduler.retry(task_id, now))
+
+    def skip(self, task_id: str) -> None:
+        """Skip a task that has not ended (stopping it if it runs) and its dependents."""
+        self._live().command(lambda now: self._live().scheduler.skip(task_id, now))
+
+    def boost(self, on: bool | None = None) -> None:
+        """Open the boost slots (`emergency_boost`) for any task, or close them; None toggles."""
+        run = self._live()
+        wanted = not run.scheduler.boosted if on is None else on
+        run.command(lambda now: run.scheduler.set_boost(wanted, now))
+
+    def abort(self, reason: str = "aborted") -> None:
+        """Stop everything: every process group killed, open tasks cancelled, exit 130."""
+        if self._run is None:
+            self._abort_reason = self._abort_reason or reason
+        else:
+            self._run.abort(reason)
+
+
+class _LiveRun:
+    """The state of one live run; `run_plan` is its entry point."""
+
+    def __init__(
+        self,
+        project: Project,
+        setup: SchedulerSetup,
+        *,
+        emit: Callable[[Event], None],
+        workdir: Path,
+        run_id: str,
+        log_dir: Path,
+        tick_s: float,
+        recorder: RunRecorder | None,
+        numbers: Mapping[str, int],
+        agent_env: Mapping[str, str],
+    ) -> None:
+        plan, graph, config = project.plan, project.graph, project.config
+        assert plan is not None and graph is not None and config is not None
+        self.plan, self.graph, self.config = plan, graph, config
+        self.setup = setup
+        self.emit = emit
+        self.workdir = workdir
+        self.run_id = run_id
+        self.log_dir = log_dir
+        self.tick_s = tick_s
+        self.recorder = recorder
+        self.numbers = dict(numbers)
+        self.agent_env = dict(agent_env)
+        self.t0 = time.monotonic()
+        self.scheduler = Scheduler(graph, setup, now=0.0)
+        self.attempts: dict[str, _Attempt] = {}
+        self.waker = _Waker()
+        self.sampler = GroupSampler()
+        self.plan_path = str(Path(plan.path).resolve())
+        self.finished_event: RunFinished | None = None
+        self.hard_paused = False
+        self.saturated_streak = 0
+        self.abort_reason = ""
+        self.tasks: anyio.abc.TaskGroup | None = None
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    # ------------------------------------------------------------------ commands
+
+    def command(self, action: Callable[[float], None]) -> None:
+        """Apply a scheduler command now and carry out what follows from it."""
+        action(self.now())
+        self.carry_out(self.scheduler.decide(self.now()))
+        self.waker.poke()
+
+    def pause(self, hard: bool | None) -> None:
+        hard = self.config.pool.pause_mode == "hard" if hard is None else hard
+        self.command(lambda now: self.scheduler.pause(now, hard=hard))
+        if hard and not self.hard_paused:
+            self.hard_paused = True
+            now = self.now()
+            for record in self.attempts.values():
+                self._freeze(record, now)
+
+    def resume(self) -> None:
+        self.command(self.scheduler.resume)
+        if self.hard_paused:
+            self.hard_paused = False
+            now = self.now()
+            for record in self.attempts.values():
+                if record.pgid is not None:
+                    signal_group(record.pgid, signal.SIGCONT)
+                if record.paused_since is not None:
+                    record.paused_s += now - record.paused_since
+                    record.paused_since = None
+
+    def _freeze(self, record: _Attempt, now: float) -> None:
+        if record.pgid is not None and record.paused_since is None:
+            signal_group(record.pgid, signal.SIGSTOP)
+            record.paused_since = now
+
+    def abort(self, reason: str) -> None:
+        self.abort_reason = self.abort_reason or reason
+        self.waker.poke()
+
+    # ------------------------------------------------------------------ attempts
+
+    def carry_out(self, outputs: list[decisions.Output]) -> None:
+        for output in outputs:
+            if isinstance(output, decisions.Start):
+                self.start(output)
+            elif isinstance(output, decisions.Stop):
+                running = self.attempts.get(output.task)
+                if running is not None:
+                    running.stop.set(output.reason)
+            event = from_notice(output, workdir_of=lambda _task: str(self.workdir))
+            task_id = getattr(output, "task", None)
+            if task_id is not None:
+                self.save_state(task_id)
+            if event is not None:
+                self.emit(event)
+            if isinstance(event, RunFinished):
+                self.finished_event = event
+                if self.recorder is not None:
+                    self.recorder.run_finished(event.status, time.time())
+
+    def save_state(self, task_id: str) -> None:
+        if self.recorder is not None:
+            self.recorder.task_state(
+                task_id,
+                self.scheduler.state(task_id).value,
+                self.scheduler.reason(task_id),
+                self.setup.attempts_before.get(task_id, 0) + self.scheduler.attempts(task_id),
+            )
+
+    def start(self, start: decisions.Start) -> None:
+        # Start.attempt repeats after a rate limit (that attempt does not count): the store
+        # and the log still tell the two processes apart.
+        number = max(start.attempt, self.numbers.get(start.task, 0) + 1)
+        self.numbers[start.task] = number
+        record = _Attempt(
+            start.task,
+            number,
+            StopRequest(),
+            self.now(),
+            self.setup.estimates.get(start.task, 0.0),
+        )
+        self.attempts[start.task] = record
+        assert self.tasks is not None
+        self.tasks.start_soon(self.attempt, start, record)
+
+    async def attempt(self, start: decisions.Start, record: _Attempt) -> None:
+        try:
+            spec = self.prepare(start, record)
+        except (OSError, ValueError) as error:
+            self.report(record, Outcome.FAILED, None, f"exit 126: cannot start: {error}")
+            return
+        timeout = self.config.timeout_for(start.agent, self.graph.tasks[start.task].timeout_s)
+        async with anyio.create_task_group() as watch:
+            watch.start_soon(self.watchdog, record, timeout)
+            result = await run_attempt(
+                spec,
+                on_line=self.line_handler(start, record),
+                on_start=lambda pid: self.started(record, pid),
+                stop=record.stop,
+            )
+            watch.cancel_scope.cancel()
+        self.report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
+
+    async def watchdog(self, record: _Attempt, timeout_s: float) -> None:
+        """Stop the attempt once it has run `timeout_s` (time stopped by a hard pause aside)."""
+        while True:
+            remaining = timeout_s - record.active_s(self.now())
+            if remaining <= 0:
+                record.stop.set(f"timeout after {format_duration(timeout_s)}")
+                return
+            await anyio.sleep(remaining)
+
+    def prepare(self, start: decisions.Start, record: _Attempt) -> AttemptSpec:
+        task = self.graph.tasks[start.task]
+        agent = self.config.agents[start.agent]
+        prompt_file = self.log_dir / f"{task.id}.prompt"
+        if any("{prompt_file}" in part for part in agent.command):
+            prompt_file.write_text(task.prompt, encoding="utf-8")
+        argv = render_argv(
+            agent.command,
+            {
+                "prompt": task.prompt,
+                "prompt_file": str(prompt_file),
+                "script": task.script or "",
+                "task_id": task.id,
+                "workdir": str(self.workdir),
+                "plan": self.plan_path,
+            },
+        )
+        env = {
+            **self.agent_env,
+            "PMTUI_TASK_ID": task.id,
+            "PMTUI_PLAN": self.plan_path,
+            "PMTUI_WORKDIR": str(self.workdir),
+            "PMTUI_ATTEMPT": str(start.attempt),
+            "PMTUI_RUN_ID": self.run_id,
+        }
+        if DEMO_MODULE in agent.command:
+            env["PMTUI_DEMO_SECONDS"] = str(self.setup.estimates.get(task.id, 2.0))
+            if argv and argv[0] == "python":
+                argv[0] = sys.executable
+        header = None
+        if record.number > 1:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            header = f"==== pmtui: attempt {record.number} of task {task.id}, {stamp} ===="
+        return AttemptSpec(
+            argv=argv,
+            cwd=self.workdir,
+            log_path=self.log_dir / f"{task.id}.log",
+            env=env,
+            stdin=task.prompt if agent.stdin == "prompt" else None,
+            log_header=header,
+        )
+
+    def line_handler(self, start: decisions.Start, record: _Attempt) -> Callable[[str], None]:
+        agent = self.config.agents[start.agent]
+        pattern = re.compile(agent.rate_limit_pattern) if agent.rate_limit_pattern else None
+        task_id = start.task
+
+        def on_line(line: str) -> None:
+            progress = parse_progress(line)
+            if progress is not None:
+                record.reported_progress = True
+                self.emit(TaskProgress(self.now(), task_id, progress[0], progress[1], False))
+            if pattern is not None and not record.stop.is_set() and pattern.search(line):
+                record.rate_limited = True
+                record.stop.set("rate limit")
+
+        return on_line
+
+    def started(self, record: _Attempt, pid: int) -> None:
+        record.pgid = pid
+        if self.hard_paused:
+            self._freeze(record, self.now())
+        if self.recorder is not None:
+            try:
+                create_time: float | None = psutil.Process(pid).create_time()
+            except psutil.Error:
+                create_time = None
+            self.recorder.attempt_started(record.task, record.number, time.time(), pid, create_time)
+
+    def report(
+        self,
+        record: _Attempt,
+        outcome: Outcome | None,
+        result: AttemptResult | None,
+        reason: str = "",
+    ) -> None:
+        peak_rss = None
+        if record.pgid is not None:
+            peak_rss = self.sampler.peak_rss(record.pgid) or None
+            self.sampler.forget(record.pgid)
+        self.attempts.pop(record.task, None)
+        exit_code = None if result is None else result.exit_code
+        if result is not None:
+            reason = result.reason
+            if outcome is None:
+                outcome = Outcome.SUCCEEDED if result.ok else Outcome.FAILED
+        if self.recorder is not None and record.pgid is not None:
+            self.recorder.attempt_ended(
+                record.task, record.number, time.time(), exit_code, reason, peak_rss
+            )
+        if not self.scheduler.finished_run:
+            self.scheduler.finished(
+                record.task,
+                self.now(),
+                outcome or Outcome.FAILED,
+                exit_code=exit_code,
+                reason=reason,
+            )
+        self.waker.poke()
+
+    # ------------------------------------------------------------------ the tick
+
+    async def tick(self) -> None:
+        cpu_per_agent = self.config.pool.cpu_per_agent
+        limit = self.config.pool.memory_per_agent
+        while True:
+            await anyio.sleep(self.tick_s)
+            running = {a.pgid: a for a in self.attempts.values() if a.pgid is not None}
+            machine = await anyio.to_thread.run_sync(machine_sample)
+            samples = await anyio.to_thread.run_sync(self.sampler.sample, list(running))
+            now = self.now()
+            usage = []
+            for pgid, sample in samples.items():
+                record = running.get(pgid)
+                if record is None or self.attempts.get(record.task) is not record:
+                    continue
+                reason = over_memory(sample, limit)
+                if reason is not None:
+                    record.stop.set(reason)
+                flagged = over_cpu(sample, cpu_per_agent)
+                usage.append(TaskUsage(record.task, sample.rss_bytes, sample.cpu_percent, flagged))
+            self.saturated_streak = self.saturated_streak + 1 if machine.cpu_saturated else 0
+            saturated = self.saturated_streak >= SATURATED_SAMPLES
+            if self.scheduler.finished_run:
+                continue
+            self.scheduler.memory_available(machine.available_memory, now)
+            self.scheduler.cpu_saturated(saturated, now)
+            self.emit(
+                ResourcesSampled(
+                    now, machine.available_memory, machine.cpu_percent, saturated, tuple(usage)
+                )
+            )
+            self.estimate_progress(now)
+            self.waker.poke()
+
+    def estimate_progress(self, now: float) -> None:
+        """Give every running agent that never reported progress its estimated bar."""
+        for record in list(self.attempts.values()):
+            if record.reported_progress or record.pgid is None:
+                continue
+            if record.estimate_s > 0:
+                percent = min(ESTIMATED_CAP, 100.0 * record.active_s(now) / record.estimate_s)
+            else:
+                percent = ESTIMATED_CAP
+            if int(percent) != record.shown_estimate:
+                record.shown_estimate = int(percent)
+                self.emit(TaskProgress(now, record.task, float(int(percent)), "", True))
+
+    # ------------------------------------------------------------------ the loop
+
+    def abort_now(self) -> None:
+        self.scheduler.abort(self.now(), self.abort_reason or "aborted")
+        for record in list(self.attempts.values()):
+            record.stop.set(self.abort_reason or "aborted")
+        self.carry_out(self.scheduler.decide(self.now()))
+
+    async def loop(self, tasks: anyio.abc.TaskGroup) -> RunFinished:
+        self.tasks = tasks
+        try:
+            while self.finished_event is None:
+                wake = self.waker.renew()
+                if self.abort_reason and not self.scheduler.finished_run:
+                    self.abort_now()
+                else:
+                    self.carry_out(self.scheduler.decide(self.now()))
+                if self.finished_event is not None:
+                    break
+                wakeup = self.scheduler.next_wakeup()
+                delay = math.inf if wakeup is None else max(0.0, wakeup - self.now())
+                with anyio.move_on_after(delay):
+                    await wake.wait()
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                if not self.scheduler.finished_run:
+                    self.abort_reason = self.abort_reason or "aborted"
+                    self.abort_now()
+            raise
+        return self.finished_event
+
+
+def _use_pidfd_child_watcher() -> None:
+    """Python 3.11's default child watcher starts a thread per child; pidfds are ~1.6× faster
+    for short tasks (NOTES.md). 3.12 uses pidfds by itself and deprecates watchers."""
+    if sys.version_info >= (3, 12):
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    try:
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(loop)
+        asyncio.set_child_watcher(watcher)
+    except (OSError, NotImplementedError, RuntimeError):
+        return
+
+
 async def run_plan(
     project: Project,
     *,
@@ -81,6 +549,11 @@ async def run_plan(
     log_dir: Path,
     abort: anyio.Event | None = None,
     tick_s: float = TICK_S,
+    control: RunControl | None = None,
+    recorder: RunRecorder | None = None,
+    continuation: Continuation | None = None,
+    setup: SchedulerSetup | None = None,
+    agent_env: Mapping[str, str] | None = None,
 ) -> RunFinished:
     """Run a validated plan to its end and return its `RunFinished` event (also emitted).
 
@@ -91,187 +564,58 @@ async def run_plan(
         emit: Receives every event, in order, starting with `RunStarted`.
         workdir: Where every task runs.
         run_id: Names the run (`PMTUI_RUN_ID`).
-        log_dir: Receives `<task>.log` and `<task>.prompt` per task.
+        log_dir: Receives `<task>.log` (every attempt, appended) and `<task>.prompt`.
         abort: When set, the run is aborted: every attempt is stopped, open tasks cancelled.
         tick_s: Seconds between resource samples.
+        control: Receives the commands of a front end (pause, retry, skip, boost, abort).
+        recorder: Saves every state change and attempt in the store.
+        continuation: What the resumed run already did (done tasks, attempt numbers).
+        setup: The scheduler's rules (default: the project's, with the options above);
+            the estimates in it also size the estimated progress bars.
+        agent_env: Added to every agent's environment (e.g. `PMTUI_DEMO_SPEED`).
 
     Cancelling the caller aborts the run too (attempts' process groups are killed) and the
     cancellation goes on.
     """
-    plan, graph, config = project.plan, project.graph, project.config
-    assert plan is not None and graph is not None and config is not None
-    setup = project.scheduler_setup(max_parallel, fail_fast)
-    t0 = time.monotonic()
-
-    def now() -> float:
-        return time.monotonic() - t0
-
-    scheduler = Scheduler(graph, setup, now=0.0)
-    attempts: dict[str, _Attempt] = {}
-    waker = _Waker()
-    sampler = GroupSampler()
-    plan_path = str(Path(plan.path).resolve())
+    if setup is None:
+        setup = project.scheduler_setup(max_parallel, fail_fast)
+    if continuation is not None:
+        setup = replace(
+            setup, done_before=continuation.done, attempts_before=dict(continuation.attempts)
+        )
+    _use_pidfd_child_watcher()
+    run = _LiveRun(
+        project,
+        setup,
+        emit=emit,
+        workdir=workdir,
+        run_id=run_id,
+        log_dir=log_dir,
+        tick_s=tick_s,
+        recorder=recorder,
+        numbers={} if continuation is None else continuation.numbers,
+        agent_env=agent_env or {},
+    )
     log_dir.mkdir(parents=True, exist_ok=True)
-    finished_event: RunFinished | None = None
-    emit(RunStarted(0.0, run_id, plan.path, len(graph.tasks), setup.slots))
-
-    def workdir_of(_task: str) -> str:
-        return str(workdir)
-
-    async def attempt(start: decisions.Start, record: _Attempt) -> None:
-        try:
-            spec = prepare(start, record)
-        except (OSError, ValueError) as error:
-            report(record, Outcome.FAILED, None, f"exit 126: cannot start: {error}")
-            return
-        result = await run_attempt(
-            spec, on_line=record.on_line, on_start=record.on_start, stop=record.stop
-        )
-        report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
-
-    def prepare(start: decisions.Start, record: _Attempt) -> AttemptSpec:
-        task = graph.tasks[start.task]
-        agent = config.agents[start.agent]
-        prompt = task.prompt
-        prompt_file = log_dir / f"{task.id}.prompt"
-        prompt_file.write_text(prompt, encoding="utf-8")
-        argv = render_argv(
-            agent.command,
-            {
-                "prompt": prompt,
-                "prompt_file": str(prompt_file),
-                "script": task.script or "",
-                "task_id": task.id,
-                "workdir": str(workdir),
-                "plan": plan_path,
-            },
-        )
-        env = {
-            "PMTUI_TASK_ID": task.id,
-            "PMTUI_PLAN": plan_path,
-            "PMTUI_WORKDIR": str(workdir),
-            "PMTUI_ATTEMPT": str(start.attempt),
-            "PMTUI_RUN_ID": run_id,
-        }
-        if DEMO_MODULE in agent.command:
-            env["PMTUI_DEMO_SECONDS"] = str(setup.estimates.get(task.id, 2.0))
-            if argv and argv[0] == "python":
-                argv[0] = sys.executable
-        pattern = re.compile(agent.rate_limit_pattern) if agent.rate_limit_pattern else None
-
-        def on_line(line: str) -> None:
-            progress = parse_progress(line)
-            if progress is not None:
-                emit(TaskProgress(now(), task.id, progress[0], progress[1], estimated=False))
-            if pattern is not None and not record.stop.is_set() and pattern.search(line):
-                record.rate_limited = True
-                record.stop.set("rate limit")
-
-        def on_start(pid: int) -> None:
-            record.pgid = pid
-
-        record.on_line = on_line
-        record.on_start = on_start
-        return AttemptSpec(
-            argv=argv,
-            cwd=workdir,
-            log_path=log_dir / f"{task.id}.log",
-            env=env,
-            stdin=prompt if agent.stdin == "prompt" else None,
-            timeout_s=config.timeout_for(start.agent, task.timeout_s),
-        )
-
-    def report(
-        record: _Attempt, outcome: Outcome | None, result: AttemptResult | None, reason: str = ""
-    ) -> None:
-        if record.pgid is not None:
-            sampler.forget(record.pgid)
-        attempts.pop(record.task, None)
-        exit_code = None if result is None else result.exit_code
-        if result is not None:
-            reason = result.reason
-            if outcome is None:
-                outcome = Outcome.SUCCEEDED if result.ok else Outcome.FAILED
-        if not scheduler.finished_run:
-            scheduler.finished(
-                record.task,
-                now(),
-                outcome or Outcome.FAILED,
-                exit_code=exit_code,
-                reason=reason,
-            )
-        waker.poke()
-
-    async def tick() -> None:
-        while True:
-            await anyio.sleep(tick_s)
-            running = {a.pgid: a for a in attempts.values() if a.pgid is not None}
-            machine = await anyio.to_thread.run_sync(machine_sample)
-            samples = await anyio.to_thread.run_sync(sampler.sample, list(running))
-            for pgid, sample in samples.items():
-                reason = over_memory(sample, config.pool.memory_per_agent)
-                if reason is not None and pgid in running:
-                    running[pgid].stop.set(reason)
-            if not scheduler.finished_run:
-                scheduler.memory_available(machine.available_memory, now())
-            waker.poke()
-
-    async def watch_abort(event: anyio.Event) -> None:
-        await event.wait()
-        waker.poke()
-
-    def carry_out(outputs: list[decisions.Output], tasks: anyio.abc.TaskGroup) -> None:
-        nonlocal finished_event
-        for output in outputs:
-            if isinstance(output, decisions.Start):
-                record = _Attempt(output.task, StopRequest())
-                attempts[output.task] = record
-                tasks.start_soon(attempt, output, record)
-            elif isinstance(output, decisions.Stop):
-                running = attempts.get(output.task)
-                if running is not None:
-                    running.stop.set(output.reason)
-            event = from_notice(output, workdir_of=workdir_of)
-            if event is not None:
-                emit(event)
-            if isinstance(event, RunFinished):
-                finished_event = event
-
-    def abort_now(reason: str = "aborted") -> list[decisions.Output]:
-        scheduler.abort(now(), reason)
-        for record in list(attempts.values()):
-            record.stop.set(reason)
-        return scheduler.decide(now())
-
+    emit(RunStarted(0.0, run_id, run.plan.path, len(run.graph.tasks), setup.slots))
     async with anyio.create_task_group() as tasks:
+        run.tasks = tasks
+        if control is not None:
+            control._attach(run)
         helpers = anyio.CancelScope()
 
         async def helper_group() -> None:
             with helpers:
                 async with anyio.create_task_group() as inner:
-                    inner.start_soon(tick)
+                    inner.start_soon(run.tick)
                     if abort is not None:
                         inner.start_soon(watch_abort, abort)
 
+        async def watch_abort(event: anyio.Event) -> None:
+            await event.wait()
+            run.abort("aborted")
+
         tasks.start_soon(helper_group)
-        try:
-            while finished_event is None:
-                wake = waker.renew()
-                if abort is not None and abort.is_set() and not scheduler.finished_run:
-                    carry_out(abort_now(), tasks)
-                else:
-                    carry_out(scheduler.decide(now()), tasks)
-                if finished_event is not None:
-                    break
-                wakeup = scheduler.next_wakeup()
-                delay = math.inf if wakeup is None else max(0.0, wakeup - now())
-                with anyio.move_on_after(delay):
-                    await wake.wait()
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                if not scheduler.finished_run:
-                    carry_out(abort_now(), tasks)
-            raise
+        finished = await run.loop(tasks)
         helpers.cancel()
-    assert finished_event is not None
-    return finished_event
+    return finished

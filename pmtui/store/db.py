@@ -350,6 +350,11 @@ class Store:
                 "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, now, run_id)
             )
 
+    def set_run_status(self, run_id: str, status: str) -> None:
+        """Change a run's status but leave it unfinished: an aborted run stays resumable."""
+        with self._writing() as db:
+            db.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+
     def reopen_run(self, run_id: str, slots: int) -> None:
         """Take over an unfinished run for `--resume`: this process is now its pid."""
         with self._writing() as db:

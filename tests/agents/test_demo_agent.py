@@ -275,6 +275,9 @@ def test_an_output_flood_prints_every_line_and_still_finishes() -> None:
     [
         ("PMTUI_DEMO_SECONDS", "abc"),
         ("PMTUI_DEMO_SECONDS", "-1"),
+        ("PMTUI_DEMO_SPEED", "0"),
+        ("PMTUI_DEMO_SPEED", "fast"),
+        ("PMTUI_DEMO_SPEED", "inf"),
         ("PMTUI_DEMO_FAIL", "sometimes"),
         ("PMTUI_DEMO_FAIL", "until:x"),
         ("PMTUI_DEMO_EXIT", "0"),
@@ -325,3 +328,8 @@ def test_the_agent_imports_neither_textual_nor_anyio_nor_psutil() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
     assert not {"textual", "anyio", "psutil"} & set(loaded)
+
+
+def test_speed_divides_the_seconds() -> None:
+    settings = read_settings({"PMTUI_DEMO_SECONDS": "30s", "PMTUI_DEMO_SPEED": "10"}, [])
+    assert settings.seconds == pytest.approx(3.0)

@@ -144,8 +144,19 @@ async def test_run_plan_returns_the_run_finished_event(workdir: Path) -> None:
     )
     assert isinstance(result, RunFinished) and result.status == "ok"
     assert seen[-1] is result
-    assert (workdir / "logs" / "1.1.prompt").read_text().startswith("Only")
     assert (workdir / "logs" / "1.1.log").exists()
+    assert not (workdir / "logs" / "1.1.prompt").exists()  # the shell agent does not use it
+
+
+def test_an_agent_reading_prompt_file_gets_the_prompt(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", '[agents.reader]\ncommand = ["cat", "{prompt_file}"]\n')
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Read me (agent: reader)\n  Body line.\n")
+    code, _, _ = run(["run", "plan.md"], capsys)
+    assert code == 0
+    (log,) = (workdir / ".pmtui" / "logs").glob("*/1.1.log")
+    assert log.read_text() == "Read me\n\nBody line."
 
 
 def test_sigint_aborts_with_130_and_leaves_no_process(workdir: Path) -> None:

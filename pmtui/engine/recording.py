@@ -1,0 +1,86 @@
+"""A live run's writes to the store: every state change and attempt, one commit each.
+
+The runner reports what happens; this turns it into `Store` rows (DESIGN.md §7) so that a
+`kill -9` loses nothing a later `--resume` needs. A store that fails mid-run (disk full, the
+folder made read-only) must not take the run down with it: the first failure is kept in
+`error`, recording stops, and the front end says that this run cannot be resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pmtui.store.db import Store, StoreError
+
+T = TypeVar("T")
+
+ABORTED = "aborted"
+
+
+class RunRecorder:
+    """Writes one run's progress into the store; forgiving of a store that breaks."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.error: StoreError | None = None
+        """The first store failure; nothing is written after it."""
+        self._saved: dict[str, tuple[str, str, int]] = {}
+
+    def _write(self, action: Callable[[], T]) -> T | None:
+        if self.error is not None:
+            return None
+        try:
+            return action()
+        except StoreError as error:
+            self.error = error
+            return None
+
+    def task_state(self, task_id: str, state: str, reason: str, attempts: int) -> None:
+        """Save a task's state, unless it is what was saved last (one commit per change)."""
+        row = (state, reason, attempts)
+        if self._saved.get(task_id) == row:
+            return
+        self._saved[task_id] = row
+        self._write(
+            lambda: self.store.set_task_state(self.run_id, task_id, state, reason, attempts)
+        )
+
+    def attempt_started(
+        self,
+        task_id: str,
+        number: int,
+        started_at: float,
+        pgid: int | None,
+        create_time: float | None,
+    ) -> None:
+        """An attempt's process started; `pgid` + `create_time` find it again after a crash."""
+        self._write(
+            lambda: self.store.attempt_started(
+                self.run_id, task_id, number, started_at, pgid, create_time
+            )
+        )
+
+    def attempt_ended(
+        self,
+        task_id: str,
+        number: int,
+        ended_at: float,
+        exit_code: int | None,
+        reason: str,
+        peak_rss: int | None,
+    ) -> None:
+        """An attempt's process group is gone."""
+        self._write(
+            lambda: self.store.attempt_ended(
+                self.run_id, task_id, number, ended_at, exit_code, reason, peak_rss
+            )
+        )
+
+    def run_finished(self, status: str, now: float) -> None:
+        """The run ended. An aborted run stays resumable (`pmtui run --resume`)."""
+        if status == ABORTED:
+            self._write(lambda: self.store.set_run_status(self.run_id, ABORTED))
+        else:
+            self._write(lambda: self.store.finish_run(self.run_id, status, now))

@@ -1,0 +1,216 @@
+"""Before a live run starts: take the lock, open the store, start a new run or resume one.
+
+DESIGN.md §7: one pmtui per repository (else per plan); `pmtui run PLAN` always starts a new
+run; `--resume` continues the newest unfinished run of the plan — done tasks are not rerun
+(a done task whose text changed is warned about; `--rerun ID` forces it), new tasks run,
+removed ones are dropped, tasks that were running start again with the next attempt number,
+and the process groups the dead pmtui left behind are found (pgid + creation time) and killed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from pmtui.engine.process import group_alive, kill_group
+from pmtui.engine.recording import RunRecorder
+from pmtui.engine.runner import Continuation
+from pmtui.plan.model import Task
+from pmtui.project import Project
+from pmtui.store.db import AttemptRecord, Store, StoreError, TaskSpec
+from pmtui.store.files import find_repo_root
+from pmtui.store.lock import RunLock
+
+CREATE_TIME_SLACK_S = 0.05
+"""psutil's creation times are rounded to clock ticks: equal within this is the same process."""
+
+
+class SessionError(Exception):
+    """The run cannot start as asked; `message` says why, `hint` what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(f"{message}; {hint}")
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class Session:
+    """A held lock and an open store, with the run this pmtui records into."""
+
+    store: Store
+    lock: RunLock
+    run_id: str
+    recorder: RunRecorder
+    continuation: Continuation | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the user should know before the run (changed done tasks, dropped tasks)."""
+    leftovers: list[AttemptRecord] = field(default_factory=list)
+    """Attempts of the resumed run whose end was never saved: their groups may still live."""
+
+    def close(self) -> None:
+        """Close the store and let the next pmtui in."""
+        self.store.close()
+        self.lock.release()
+
+
+def task_hash(task: Task) -> str:
+    """What `--resume` compares to tell whether a done task's text changed."""
+    text = "\0".join(
+        [task.title, task.body, task.agent or "", ",".join(task.depends or ()), task.script or ""]
+    )
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def lock_key(plan_path: Path) -> str:
+    """One lock per repository, else one per plan (DESIGN.md §7)."""
+    return "repository" if find_repo_root(plan_path.parent) is not None else str(plan_path)
+
+
+def open_session(
+    project: Project,
+    plan_path: Path,
+    workdir: Path,
+    *,
+    slots: int,
+    resume: bool = False,
+    rerun: Sequence[str] = (),
+) -> Session:
+    """Lock, open the store and begin (or take over) the run.
+
+    Raises:
+        LockHeld: Another pmtui runs here (its pid is named).
+        StoreError: The store cannot be used.
+        SessionError: `--resume` has nothing to resume, or `--rerun` names no task.
+    """
+    assert project.plan is not None
+    plan_path = plan_path.resolve()
+    if rerun and not resume:
+        raise SessionError("--rerun only applies to a resumed run", "add --resume, or drop --rerun")
+    unknown = [task_id for task_id in rerun if task_id not in {t.id for t in project.plan.tasks}]
+    if unknown:
+        raise SessionError(
+            f"--rerun {unknown[0]}: no task {unknown[0]} in {plan_path.name}",
+            "name a task id of the plan (pmtui check lists them)",
+        )
+    lock = RunLock.acquire(workdir, key=lock_key(plan_path))
+    try:
+        store = Store.open(workdir)
+    except StoreError:
+        lock.release()
+        raise
+    try:
+        session = _resume(store, lock, project, plan_path, slots, rerun) if resume else None
+        if session is None:
+            specs = [(t.id, t.title, task_hash(t)) for t in project.plan.tasks]
+            run_id = store.new_run(str(plan_path), specs, slots, time.time())
+            session = Session(store, lock, run_id, RunRecorder(store, run_id))
+    except BaseException:
+        store.close()
+        lock.release()
+        raise
+    return session
+
+
+def _resume(
+    store: Store,
+    lock: RunLock,
+    project: Project,
+    plan_path: Path,
+    slots: int,
+    rerun: Sequence[str],
+) -> Session:
+    assert project.plan is not None
+    earlier = store.last_unfinished_run(str(plan_path))
+    if earlier is None:
+        raise SessionError(
+            f"no unfinished run of {plan_path.name} to resume",
+            f"start a new one: pmtui run {plan_path.name}",
+        )
+    rows = store.task_states(earlier.id)
+    notes: list[str] = []
+    done: set[str] = set()
+    entering: list[TaskSpec] = []
+    for task in project.plan.tasks:
+        row = rows.get(task.id)
+        digest = task_hash(task)
+        if row is not None and row.state == "done" and task.id not in rerun:
+            done.add(task.id)
+            if row.text_hash != digest:
+                notes.append(
+                    f"task {task.id} changed since it was done; it is not run again "
+                    f"(add --rerun {task.id} to run it again)"
+                )
+            continue
+        entering.append((task.id, task.title, digest))
+        if row is None:
+            notes.append(f"task {task.id} is new in the plan: it will run")
+        elif task.id in rerun:
+            notes.append(f"task {task.id} was done; it runs again (--rerun)")
+    removed = [task_id for task_id in rows if task_id not in {t.id for t in project.plan.tasks}]
+    if removed:
+        notes.append(f"dropped from the run (no longer in the plan): {', '.join(removed)}")
+        store.drop_tasks(earlier.id, removed)
+    store.add_tasks(earlier.id, entering)
+    numbers: dict[str, int] = {}
+    for attempt in store.attempts(earlier.id):
+        numbers[attempt.task_id] = max(numbers.get(attempt.task_id, 0), attempt.number)
+    continuation = Continuation(
+        done=frozenset(done),
+        attempts={task_id: row.attempts for task_id, row in rows.items() if task_id not in done},
+        numbers=numbers,
+    )
+    store.reopen_run(earlier.id, slots)
+    return Session(
+        store,
+        lock,
+        earlier.id,
+        RunRecorder(store, earlier.id),
+        continuation,
+        notes,
+        store.attempts(earlier.id, unended_only=True),
+    )
+
+
+def _same_process(pid: int, create_time: float | None) -> bool | None:
+    """Whether `pid` is still the process that was started (None: that pid is not in use)."""
+    try:
+        process = psutil.Process(pid)
+        started = process.create_time()
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.Error:
+        return False
+    return create_time is not None and abs(started - create_time) <= CREATE_TIME_SLACK_S
+
+
+async def kill_leftovers(session: Session) -> list[str]:
+    """Kill the process groups a dead pmtui left running, and close their attempts.
+
+    A group is the dead run's when its leader is the very process started (same creation
+    time), or when the leader is gone but the group still has members: Linux does not give
+    a new process a pid that is still some group's id, so such a group cannot be a stranger's.
+
+    Returns:
+        One line per group killed, for the user.
+    """
+    killed: list[str] = []
+    for attempt in session.leftovers:
+        pgid = attempt.pgid
+        if pgid is not None:
+            same = _same_process(pgid, attempt.create_time)
+            ours = same is True or (same is None and group_alive(pgid))
+            if ours and await kill_group(pgid) is not None:
+                killed.append(
+                    f"killed the leftover processes of task {attempt.task_id} "
+                    f"(attempt {attempt.number}, process group {pgid})"
+                )
+        session.recorder.attempt_ended(
+            attempt.task_id, attempt.number, time.time(), None, "aborted: pmtui died", None
+        )
+    return killed

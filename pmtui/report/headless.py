@@ -1,0 +1,302 @@
+"""The headless front end (`--no-ui`, or stdout not a terminal), DESIGN.md §8.
+
+Takes the lock and the store (`engine.session`), runs the plan with the engine, and shows
+it as readable lines — one per event, a progress line every `refresh_interval`, then the
+summary table and per-agent statistics — or, with `--json`, the JSON lines on stdout and
+the readable output on stderr. SIGINT and SIGTERM abort the run: every process group is
+killed, the state is saved and pmtui exits 130. Never imports textual.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from pmtui.config.units import format_duration
+from pmtui.engine.events import Event, RunFinished, TaskFinished
+from pmtui.engine.runner import RunControl, run_plan
+from pmtui.engine.session import Session, SessionError, kill_leftovers, open_session
+from pmtui.project import Project, update_plan
+from pmtui.report.jsonl import json_line
+from pmtui.report.lines import event_line, progress_line
+from pmtui.report.summary import render_agent_stats, render_summary_table
+from pmtui.report.view import RunView, plan_tasks
+from pmtui.scheduling.decisions import RunStatus
+from pmtui.store.db import Store, StoreError
+from pmtui.store.files import SourceError, find_repo_root
+
+EXIT_CANNOT_START = 2
+"""The run could not start (lock held, store unusable, nothing to resume): like bad input."""
+
+JUNIT_TAIL_LINES = 50
+"""Log lines of a failed task that go into its JUnit failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlessOptions:
+    """The `pmtui run` options a live headless run uses."""
+
+    max_parallel: int | None = None
+    fail_fast: bool = False
+    as_json: bool = False
+    junit: Path | None = None
+    update_plan: bool = False
+    resume: bool = False
+    rerun: tuple[str, ...] = ()
+    ascii: bool = False
+    width: int = 100
+    agent_env: tuple[tuple[str, str], ...] = ()
+    """Added to every agent's environment (`pmtui demo --speed` sets `PMTUI_DEMO_SPEED`)."""
+
+
+def run_workdir(project: Project, plan: Path) -> Path:
+    """Where tasks run and `.pmtui/` lives: `[pool] workdir`, else the repository root when
+    the plan is in a git repository, else the plan's folder (DESIGN.md §3)."""
+    assert project.config is not None
+    configured = project.config.pool.workdir
+    plan_dir = plan.resolve().parent
+    default = find_repo_root(plan_dir) or plan_dir
+    return (Path(configured).expanduser() if configured else default).resolve()
+
+
+class _PlanHistory:
+    """The store as the estimates' history of this plan (stored by its resolved path)."""
+
+    def __init__(self, store: Store, plan_path: Path) -> None:
+        self.store = store
+        self.plan_path = str(plan_path.resolve())
+
+    def successful_durations(self, plan_path: str, task_id: str, limit: int) -> Sequence[float]:
+        try:
+            return self.store.successful_durations(self.plan_path, task_id, limit)
+        except StoreError:
+            return []
+
+
+def run_headless(
+    project: Project,
+    plan: Path,
+    options: HeadlessOptions,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the plan live and headless; returns the exit code of DESIGN.md §8."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    readable = err if options.as_json else out
+    workdir = run_workdir(project, plan)
+    slots = options.max_parallel or (project.config.pool.max_concurrent if project.config else 5)
+    try:
+        session = open_session(
+            project, plan, workdir, slots=slots, resume=options.resume, rerun=options.rerun
+        )
+    except StoreError as error:  # LockHeld too: its message names the other pmtui's pid
+        err.write(f"{error.path}: error: {error.message}\n    hint: {error.hint}\n")
+        return EXIT_CANNOT_START
+    except SessionError as error:
+        err.write(f"{plan}: error: {error.message}\n    hint: {error.hint}\n")
+        return EXIT_CANNOT_START
+    try:
+        return _run(project, plan, options, session, workdir, out, readable)
+    finally:
+        session.close()
+
+
+def _run(
+    project: Project,
+    plan: Path,
+    options: HeadlessOptions,
+    session: Session,
+    workdir: Path,
+    out: TextIO,
+    readable: TextIO,
+) -> int:
+    assert project.plan is not None and project.config is not None
+    setup = project.scheduler_setup(
+        options.max_parallel, options.fail_fast, history=_PlanHistory(session.store, plan)
+    )
+    view = RunView(plan_tasks(project.plan, project.config, setup.estimates, project.graph))
+    log_dir = workdir / ".pmtui" / "logs" / session.run_id
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    finals: list[TaskFinished] = []
+    for note in session.notes:
+        readable.write(f"resume: {note}\n")
+
+    def emit(event: Event) -> None:
+        view.apply(event)
+        if options.as_json:
+            out.write(json_line(event))
+        line = event_line(event, ascii=options.ascii)
+        if line is not None:
+            readable.write(line + "\n")
+        if isinstance(event, TaskFinished):
+            finals.append(event)
+        out.flush()
+        readable.flush()
+
+    refresh_s = project.config.monitor.refresh_interval_s
+
+    async def progress_lines() -> None:
+        clock = time.monotonic()
+        while True:
+            await anyio.sleep(refresh_s)
+            now = time.monotonic() - clock
+            readable.write(
+                progress_line(
+                    now,
+                    view.done,
+                    view.total,
+                    len(view.running()),
+                    view.eta_s(now),
+                    percent=view.overall_percent(now),
+                    ascii=options.ascii,
+                )
+                + "\n"
+            )
+            readable.flush()
+
+    async def main() -> RunFinished:
+        control = RunControl()
+        for line in await kill_leftovers(session):
+            readable.write(f"resume: {line}\n")
+        async with anyio.create_task_group() as tasks:
+
+            async def on_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        control.abort()
+
+            tasks.start_soon(on_signals)
+            if refresh_s > 0:
+                tasks.start_soon(progress_lines)
+            finished = await run_plan(
+                project,
+                emit=emit,
+                workdir=workdir,
+                run_id=session.run_id,
+                log_dir=log_dir,
+                control=control,
+                recorder=session.recorder,
+                continuation=session.continuation,
+                setup=setup,
+                agent_env=dict(options.agent_env),
+            )
+            tasks.cancel_scope.cancel()
+        return finished
+
+    finished = anyio.run(main)
+    readable.write("\n" + render_summary_table(view, width=options.width, ascii=options.ascii))
+    readable.write(render_agent_stats(view, width=options.width, ascii=options.ascii))
+    readable.write(_outcome(finished, log_dir))
+    if session.recorder.error is not None:
+        error = session.recorder.error
+        readable.write(
+            f"{error.path}: warning: the run store failed mid-run ({error.message}); "
+            "this run cannot be resumed\n"
+        )
+    elif finished.status == RunStatus.ABORTED.value:
+        readable.write(f"resume with: pmtui run {plan} --resume\n")
+    if options.update_plan:
+        readable.write(_tick_done(plan, finals, session))
+    if options.junit is not None:
+        readable.write(_junit(project, options.junit, finals, finished, log_dir, started))
+    readable.flush()
+    return RunStatus(finished.status).exit_code
+
+
+def _outcome(finished: RunFinished, log_dir: Path) -> str:
+    return (
+        f"run {finished.status}: {finished.done} done, {finished.failed} failed, "
+        f"{finished.skipped} skipped, {finished.conflicts} conflicts "
+        f"in {format_duration(finished.duration_s)}\nlogs: {log_dir}\n"
+    )
+
+
+def _tick_done(plan: Path, finals: Sequence[TaskFinished], session: Session) -> str:
+    """`--update-plan`: tick `[x]` on the tasks this run did; the run's outcome stands."""
+    done_before = session.continuation.done if session.continuation is not None else frozenset()
+    done = [
+        event.task
+        for event in finals
+        if event.status == "done" and (event.attempt > 0 or event.task in done_before)
+    ]
+    try:
+        ticked = update_plan(plan, done)
+    except SourceError as error:
+        sys.stderr.write(
+            f"{error.path}: error: {error.message}\n    hint: {error.hint}\n"
+            "    (the run itself is recorded in its logs; tick the tasks by hand)\n"
+        )
+        return ""
+    return f"plan: ticked [x] on {ticked} task{'s' * (ticked != 1)} in {plan}\n"
+
+
+def _junit(
+    project: Project,
+    target: Path,
+    finals: Sequence[TaskFinished],
+    finished: RunFinished,
+    log_dir: Path,
+    started: str,
+) -> str:
+    """`--junit FILE`: the run as JUnit XML, one test case per task, failures with their logs."""
+    from pmtui.report.junit import render_junit, write_junit
+    from pmtui.scheduling import decisions
+    from pmtui.scheduling.states import TaskState
+
+    assert project.plan is not None
+    notices = [
+        decisions.TaskFinished(
+            event.time,
+            event.task,
+            TaskState(event.status),
+            event.exit_code,
+            event.reason,
+            event.attempt,
+            event.duration_s,
+        )
+        for event in finals
+    ]
+    run = decisions.RunFinished(
+        finished.time,
+        RunStatus(finished.status),
+        done=finished.done,
+        failed=finished.failed,
+        skipped=finished.skipped,
+        cancelled=sum(notice.status is TaskState.CANCELLED for notice in notices),
+        conflicts=finished.conflicts,
+        duration_s=finished.duration_s,
+    )
+    tails: dict[str, list[str]] = {}
+    for notice in notices:
+        log = log_dir / f"{notice.task}.log"
+        if notice.status is not TaskState.DONE and log.is_file():
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+            tails[notice.task] = lines[-JUNIT_TAIL_LINES:]
+    xml = render_junit(
+        Path(project.plan.path).name,
+        project.plan.title,
+        notices,
+        run,
+        titles={task.id: task.title for task in project.plan.tasks},
+        agents={task.id: project.agent_of(task) for task in project.plan.tasks},
+        tails=tails,
+        timestamp=started,
+    )
+    try:
+        write_junit(target, xml)
+    except OSError as error:
+        sys.stderr.write(
+            f"{target}: error: cannot write the JUnit report: {error.strerror or error}\n"
+            "    hint: pass --junit a path in a folder you can write to\n"
+        )
+        return ""
+    return f"junit: {len(notices)} test cases in {target}\n"
