@@ -155,19 +155,25 @@ class AttemptResult:
 class StopRequest:
     """Asks a running attempt to end; the first reason given is the result's reason.
 
-    Create it inside the event loop.
+    Also holds the attempt's timeout clock, so a hard pause can stop it (`hold_clock`) and
+    start it again (`release_clock`): time spent SIGSTOPped does not count. Create it inside
+    the event loop.
     """
 
     def __init__(self) -> None:
         self._event = anyio.Event()
         self.reason = ""
         """Empty until `set`."""
+        self._scope: anyio.CancelScope | None = None
+        self._held_s: float | None = None
 
     def set(self, reason: str = "stopped") -> None:
         """Request the stop (e.g. `aborted`, `memory 312MB over 256MB`); later calls do nothing."""
         if not self._event.is_set():
             self.reason = reason
             self._event.set()
+            if self._scope is not None:
+                self._scope.cancel()
 
     def is_set(self) -> bool:
         """Whether a stop was requested."""
@@ -176,6 +182,29 @@ class StopRequest:
     async def wait(self) -> None:
         """Return once a stop is requested."""
         await self._event.wait()
+
+    def hold_clock(self) -> None:
+        """Stop the timeout clock (the attempt's processes were SIGSTOPped)."""
+        if self._held_s is None:
+            self._held_s = math.inf
+            if self._scope is not None:
+                self._held_s = self._scope.deadline - anyio.current_time()
+                self._scope.deadline = math.inf
+
+    def release_clock(self) -> None:
+        """Start the timeout clock again with the time that was left."""
+        held, self._held_s = self._held_s, None
+        if held is not None and self._scope is not None and math.isfinite(held):
+            self._scope.deadline = anyio.current_time() + held
+
+    def _watch(self, scope: anyio.CancelScope) -> None:
+        """Let `set` (and the clock methods) act on the scope the attempt waits in."""
+        self._scope = scope
+        if self.is_set():
+            scope.cancel()
+        elif self._held_s is not None:
+            self._held_s = scope.deadline - anyio.current_time()
+            scope.deadline = math.inf
 
 
 LineHandler = Callable[[str], None]
@@ -208,9 +237,7 @@ async def run_attempt(
     clock = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with spec.log_path.open("ab", buffering=_LOG_BUFFER) as log:
-        if spec.log_header is not None:
-            log.write(spec.log_header.encode("utf-8") + b"\n")
+    with _Log(spec.log_path, spec.log_header) as log:
         if stop is not None and stop.is_set():
             return _not_started(stop.reason, started_at, clock, killed=True)
         if not spec.argv:
@@ -279,13 +306,18 @@ async def _supervise(
         tasks.start_soon(output.read, process.stdout, read_all)
         timeout = math.inf if spec.timeout_s is None else spec.timeout_s
         exited = False
-        with anyio.move_on_after(timeout) as timer:
-            exited = await _exit_or_stop(process, stop)
+        with anyio.move_on_after(timeout) as waiting:
+            if stop is not None:
+                stop._watch(waiting)
+            await process.wait()
+            exited = True
+        if stop is not None:
+            stop._scope = None
         if not exited:
-            if timer.cancelled_caught or stop is None:
-                ended_by = f"timeout after {format_duration(timeout)}"
-            else:
+            if stop is not None and stop.is_set():
                 ended_by = stop.reason
+            else:
+                ended_by = f"timeout after {format_duration(timeout)}"
         # The whole group when ended early; what the agent left behind when it exited.
         await kill_group(process.pid, grace_s)
         returncode = await process.wait()
@@ -294,25 +326,6 @@ async def _supervise(
             await read_all.wait()
         tasks.cancel_scope.cancel()
     return returncode, ended_by
-
-
-async def _exit_or_stop(process: Process, stop: StopRequest | None) -> bool:
-    """Wait for the process to exit (True) or for a stop request (False)."""
-    if stop is None:
-        await process.wait()
-        return True
-    exited = False
-    async with anyio.create_task_group() as race:
-
-        async def on_stop() -> None:
-            await stop.wait()
-            race.cancel_scope.cancel()
-
-        race.start_soon(on_stop)
-        await process.wait()
-        exited = True
-        race.cancel_scope.cancel()
-    return exited
 
 
 async def _feed(stdin: ByteSendStream, data: bytes) -> None:
@@ -324,10 +337,38 @@ async def _feed(stdin: ByteSendStream, data: bytes) -> None:
         await stdin.aclose()
 
 
+class _Log:
+    """The task's log, opened for appending at the first byte of output: creating a file
+    costs as much as a short task's whole spawn, and most short tasks print nothing."""
+
+    def __init__(self, path: Path, header: str | None) -> None:
+        self.path = path
+        self.header = header
+        self._file: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            self._file = self.path.open("ab", buffering=_LOG_BUFFER)
+            if self.header is not None:
+                self._file.write(self.header.encode("utf-8") + b"\n")
+        self._file.write(data)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def __enter__(self) -> _Log:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
 class _Output:
     """The output of one attempt: to the log file, the tail and the line handler."""
 
-    def __init__(self, log: BinaryIO, tail: deque[str], on_line: LineHandler | None) -> None:
+    def __init__(self, log: _Log, tail: deque[str], on_line: LineHandler | None) -> None:
         self.log = log
         self.tail = tail
         self.on_line = on_line
@@ -377,7 +418,7 @@ class _Output:
 class _FlushingReceive(ByteReceiveStream):
     """Flushes the log before each wait for more output: the log is current, writes batched."""
 
-    def __init__(self, stream: ByteReceiveStream, log: BinaryIO) -> None:
+    def __init__(self, stream: ByteReceiveStream, log: _Log) -> None:
         self._stream = stream
         self._log = log
 

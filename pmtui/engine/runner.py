@@ -31,7 +31,6 @@ import anyio.abc
 import anyio.to_thread
 import psutil
 
-from pmtui.config.units import format_duration
 from pmtui.engine.events import (
     Event,
     ResourcesSampled,
@@ -101,7 +100,8 @@ class _Attempt:
     shown_estimate: int = -1
     """The last estimated percent sent, so an unchanged bar sends nothing."""
     paused_s: float = 0.0
-    """Seconds spent stopped by a hard pause (they do not count against the timeout)."""
+    """Seconds spent stopped by a hard pause (they count neither for the timeout nor for
+    the estimated bar)."""
     paused_since: float | None = None
 
     def active_s(self, now: float) -> float:
@@ -255,6 +255,7 @@ class _LiveRun:
             for record in self.attempts.values():
                 if record.pgid is not None:
                     signal_group(record.pgid, signal.SIGCONT)
+                record.stop.release_clock()
                 if record.paused_since is not None:
                     record.paused_s += now - record.paused_since
                     record.paused_since = None
@@ -262,6 +263,7 @@ class _LiveRun:
     def _freeze(self, record: _Attempt, now: float) -> None:
         if record.pgid is not None and record.paused_since is None:
             signal_group(record.pgid, signal.SIGSTOP)
+            record.stop.hold_clock()
             record.paused_since = now
 
     def abort(self, reason: str) -> None:
@@ -320,26 +322,13 @@ class _LiveRun:
         except (OSError, ValueError) as error:
             self.report(record, Outcome.FAILED, None, f"exit 126: cannot start: {error}")
             return
-        timeout = self.config.timeout_for(start.agent, self.graph.tasks[start.task].timeout_s)
-        async with anyio.create_task_group() as watch:
-            watch.start_soon(self.watchdog, record, timeout)
-            result = await run_attempt(
-                spec,
-                on_line=self.line_handler(start, record),
-                on_start=lambda pid: self.started(record, pid),
-                stop=record.stop,
-            )
-            watch.cancel_scope.cancel()
+        result = await run_attempt(
+            spec,
+            on_line=self.line_handler(start, record),
+            on_start=lambda pid: self.started(record, pid),
+            stop=record.stop,
+        )
         self.report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
-
-    async def watchdog(self, record: _Attempt, timeout_s: float) -> None:
-        """Stop the attempt once it has run `timeout_s` (time stopped by a hard pause aside)."""
-        while True:
-            remaining = timeout_s - record.active_s(self.now())
-            if remaining <= 0:
-                record.stop.set(f"timeout after {format_duration(timeout_s)}")
-                return
-            await anyio.sleep(remaining)
 
     def prepare(self, start: decisions.Start, record: _Attempt) -> AttemptSpec:
         task = self.graph.tasks[start.task]
@@ -380,6 +369,7 @@ class _LiveRun:
             log_path=self.log_dir / f"{task.id}.log",
             env=env,
             stdin=task.prompt if agent.stdin == "prompt" else None,
+            timeout_s=self.config.timeout_for(start.agent, task.timeout_s),
             log_header=header,
         )
 
@@ -409,6 +399,7 @@ class _LiveRun:
             except psutil.Error:
                 create_time = None
             self.recorder.attempt_started(record.task, record.number, time.time(), pid, create_time)
+            self.waker.poke()  # the loop commits it before it sleeps again
 
     def report(
         self,
@@ -508,6 +499,8 @@ class _LiveRun:
                     self.carry_out(self.scheduler.decide(self.now()))
                 if self.finished_event is not None:
                     break
+                if self.recorder is not None:
+                    self.recorder.flush()
                 wakeup = self.scheduler.next_wakeup()
                 delay = math.inf if wakeup is None else max(0.0, wakeup - self.now())
                 with anyio.move_on_after(delay):

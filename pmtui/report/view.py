@@ -174,6 +174,10 @@ class RunView:
             )
         known = [info.estimate_s for info in tasks if info.estimate_s > 0]
         self._unknown_weight = sum(known) / len(known) if known else 1.0
+        self._dependents: dict[str, list[TaskView]] = {}
+        for task in self._tasks.values():
+            for dependency in task.depends or ():
+                self._dependents.setdefault(dependency, []).append(task)
         self._refresh_ready()
 
     # Folding ---------------------------------------------------------------------------------
@@ -259,7 +263,8 @@ class RunView:
         task.attempt = event.attempt or task.attempt
         task.duration_s, task.finished_at = event.duration_s, event.time
         task.waiting_reason, task.retry_step, task.retry_at = "", "", None
-        self._refresh_ready()
+        if done:
+            self._refresh_ready(task.id)
 
     def _sample(self, event: ResourcesSampled) -> None:
         self.memory_available = event.memory_available
@@ -281,8 +286,11 @@ class RunView:
         if event.tasks:
             self.peak_total_rss = max(self.peak_total_rss or 0, total)
 
-    def _refresh_ready(self) -> None:
-        for task in self._tasks.values():
+    def _refresh_ready(self, done: str | None = None) -> None:
+        """Mark pending tasks whose dependencies are all done `ready`: every task, or only
+        the dependents of `done` (a run of n tasks stays O(edges), not O(n²))."""
+        candidates = self._tasks.values() if done is None else self._dependents.get(done, ())
+        for task in candidates:
             if task.status is TaskState.PENDING and task.depends is not None:
                 deps = (self._tasks.get(dep) for dep in task.depends)
                 if all(dep is None or dep.status is TaskState.DONE for dep in deps):

@@ -194,6 +194,7 @@ class Store:
         self.connection = connection
         """The sqlite connection (for diagnostics and tests; write through the methods)."""
         self.path = path
+        self._batching = False
 
     @classmethod
     def open(cls, root: Path) -> Store:
@@ -233,7 +234,11 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction; sqlite failures (disk full, read-only) → StoreError."""
+        """One committed transaction (or part of the open `batch`); sqlite failures (disk
+        full, read-only) → StoreError."""
+        if self._batching:
+            yield self.connection
+            return
         try:
             with self.connection:
                 yield self.connection
@@ -241,6 +246,23 @@ class Store:
             raise
         except sqlite3.Error as error:
             raise _store_error(self.path, error) from None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make every write inside one transaction, committed at the end (or none of it)."""
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            with self.connection:
+                yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as error:
+            raise _store_error(self.path, error) from None
+        finally:
+            self._batching = False
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         try:

@@ -136,7 +136,10 @@ def test_the_demo_agent_runs_for_its_estimate(
 
 @pytest.mark.anyio
 async def test_run_plan_returns_the_run_finished_event(workdir: Path) -> None:
-    write(workdir / "plan.md", "## Phase 1\n" + task("1.1", "Only", "exit 0"))
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n" + task("1.1", "Only", "echo hi") + task("1.2", "Quiet", "exit 0"),
+    )
     project = load_project(workdir / "plan.md")
     seen: list[Event] = []
     result = await run_plan(
@@ -144,7 +147,8 @@ async def test_run_plan_returns_the_run_finished_event(workdir: Path) -> None:
     )
     assert isinstance(result, RunFinished) and result.status == "ok"
     assert seen[-1] is result
-    assert (workdir / "logs" / "1.1.log").exists()
+    assert (workdir / "logs" / "1.1.log").read_text() == "hi\n"
+    assert not (workdir / "logs" / "1.2.log").exists()  # no output, no log file
     assert not (workdir / "logs" / "1.1.prompt").exists()  # the shell agent does not use it
 
 
