@@ -23,8 +23,6 @@ from pmtui.config.loader import CONFIG_NAME
 from pmtui.config.writer import render_default_config
 from pmtui.project import Project, load_project
 from pmtui.report.check import render_check_json, render_problems, render_summary
-from pmtui.report.gantt import dry_run_json, render_dry_run
-from pmtui.scheduling.forecast import forecast
 from pmtui.store.files import bundled, find_repo_root, write_new_file
 
 if TYPE_CHECKING:
@@ -229,6 +227,9 @@ def _dry_run(
 ) -> int:
     assert project.graph is not None
     setup = project.scheduler_setup(max_parallel, fail_fast)
+    from pmtui.report.gantt import dry_run_json, render_dry_run  # lazily: a live run skips it
+    from pmtui.scheduling.forecast import forecast
+
     result = forecast(project.graph, setup)
     if as_json:
         sys.stdout.write(json.dumps(dry_run_json(result)) + "\n")

@@ -16,17 +16,18 @@ import math
 import os
 import re
 import signal
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import DEVNULL, PIPE, STDOUT
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import anyio
 import psutil
-from anyio.abc import ByteReceiveStream, ByteSendStream, Process
+from anyio.abc import ByteReceiveStream, ByteSendStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from pmtui.config.units import format_duration
@@ -210,6 +211,123 @@ class StopRequest:
 LineHandler = Callable[[str], None]
 
 
+class _FdReceive(ByteReceiveStream):
+    """Reads a non-blocking pipe fd straight from the event loop (no transport, no thread)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        while True:
+            try:
+                data = os.read(self.fd, max_bytes)
+            except BlockingIOError:
+                await anyio.wait_readable(self.fd)
+                continue
+            if not data:
+                raise anyio.EndOfStream
+            return data
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _FdSend(ByteSendStream):
+    """Writes a non-blocking pipe (the prompt on an agent's stdin); `aclose` closes it, so
+    the agent sees the end of its input."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.pipe = pipe
+        self.fd = pipe.fileno()
+        os.set_blocking(self.fd, False)
+
+    async def send(self, item: bytes) -> None:
+        view = memoryview(item)
+        while view:
+            try:
+                written = os.write(self.fd, view)
+            except BlockingIOError:
+                await anyio.wait_writable(self.fd)
+                continue
+            except BrokenPipeError:
+                raise anyio.BrokenResourceError from None
+            view = view[written:]
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(OSError):
+            self.pipe.close()
+
+
+class _Child:
+    """One spawned agent: `subprocess.Popen` driven from the loop by file descriptors.
+
+    Spawning is the hot path of short tasks (NOTES.md): asyncio's subprocess transports, its
+    child watcher and anyio's stream wrappers cost as much again as the spawn itself. Here
+    the output pipe is read when the loop says it is readable and the exit is seen through
+    a pidfd, so a short task costs little more than its `fork_exec`.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        assert popen.stdout is not None
+        self.popen = popen
+        self.pid = popen.pid
+        self.stdout = _FdReceive(popen.stdout.fileno())
+        self.stdin = _FdSend(popen.stdin) if popen.stdin is not None else None
+        self._pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):
+            self._pidfd = os.pidfd_open(popen.pid)
+
+    @classmethod
+    def spawn(cls, spec: AttemptSpec) -> _Child:
+        popen = subprocess.Popen(
+            list(spec.argv),
+            stdin=DEVNULL if spec.stdin is None else PIPE,
+            stdout=PIPE,
+            stderr=STDOUT,
+            cwd=spec.cwd,
+            env={**os.environ, **spec.env},
+            start_new_session=True,
+        )
+        return cls(popen)
+
+    async def wait(self) -> int:
+        """Wait for the exit (without reaping others' children); the return code."""
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        if self._pidfd is not None:
+            await anyio.wait_readable(self._pidfd)
+            return self.popen.wait()
+        delay = _POLL_FIRST_S  # no pidfd (old kernel): poll without blocking the loop
+        while (code := self.popen.poll()) is None:
+            await anyio.sleep(delay)
+            delay = min(delay * 2, _POLL_MAX_S)
+        return code
+
+    @property
+    def reaped(self) -> bool:
+        """Whether its exit status was collected."""
+        return self.popen.returncode is not None
+
+    async def aclose(self) -> None:
+        """Reap the process and close its pipes and pidfd."""
+        try:
+            await self.wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close its pipes and pidfd."""
+        for stream in (self.popen.stdout, self.popen.stdin):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
+
+
 async def run_attempt(
     spec: AttemptSpec,
     *,
@@ -243,16 +361,8 @@ async def run_attempt(
         if not spec.argv:
             return _not_started("exit 127: empty command", started_at, clock, killed=False)
         try:
-            process = await anyio.open_process(
-                list(spec.argv),
-                stdin=DEVNULL if spec.stdin is None else PIPE,
-                stdout=PIPE,
-                stderr=STDOUT,
-                cwd=spec.cwd,
-                env={**os.environ, **spec.env},
-                start_new_session=True,
-            )
-        except (OSError, ValueError) as error:
+            process = _Child.spawn(spec)
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
             reason = _spawn_failure(error, spec.argv, spec.cwd)
             return _not_started(reason, started_at, clock, killed=False)
         output = _Output(log, tail, on_line)
@@ -263,11 +373,14 @@ async def run_attempt(
             returncode, ended_by = await _supervise(process, spec, output, stop, grace_s)
             group_ended = True
         finally:
-            with anyio.CancelScope(shield=True):
-                if not group_ended:
-                    await kill_group(process.pid, grace_s)
-                with anyio.move_on_after(grace_s + KILL_WAIT_S):
-                    await process.aclose()
+            if group_ended and process.reaped:
+                process.close()
+            else:
+                with anyio.CancelScope(shield=True):
+                    if not group_ended:
+                        await kill_group(process.pid, grace_s)
+                    with anyio.move_on_after(grace_s + KILL_WAIT_S):
+                        await process.aclose()
     signal_name = _signal_name(-returncode) if returncode < 0 else None
     if ended_by is not None:
         reason = ended_by
@@ -289,7 +402,7 @@ async def run_attempt(
 
 
 async def _supervise(
-    process: Process,
+    process: _Child,
     spec: AttemptSpec,
     output: _Output,
     stop: StopRequest | None,
@@ -322,8 +435,9 @@ async def _supervise(
         await kill_group(process.pid, grace_s)
         returncode = await process.wait()
         # The pipe closes once the group is gone, unless something left the session.
-        with anyio.move_on_after(grace_s):
-            await read_all.wait()
+        if not read_all.is_set():
+            with anyio.move_on_after(grace_s):
+                await read_all.wait()
         tasks.cancel_scope.cancel()
     return returncode, ended_by
 

@@ -16,7 +16,6 @@ Not yet here: worktrees and merges (tasks run in `workdir`).
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import signal
@@ -514,23 +513,6 @@ class _LiveRun:
         return self.finished_event
 
 
-def _use_pidfd_child_watcher() -> None:
-    """Python 3.11's default child watcher starts a thread per child; pidfds are ~1.6× faster
-    for short tasks (NOTES.md). 3.12 uses pidfds by itself and deprecates watchers."""
-    if sys.version_info >= (3, 12):
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    try:
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(loop)
-        asyncio.set_child_watcher(watcher)
-    except (OSError, NotImplementedError, RuntimeError):
-        return
-
-
 async def run_plan(
     project: Project,
     *,
@@ -576,7 +558,6 @@ async def run_plan(
         setup = replace(
             setup, done_before=continuation.done, attempts_before=dict(continuation.attempts)
         )
-    _use_pidfd_child_watcher()
     run = _LiveRun(
         project,
         setup,

@@ -35,6 +35,9 @@ from pmtui.store.files import SourceError, find_repo_root
 EXIT_CANNOT_START = 2
 """The run could not start (lock held, store unusable, nothing to resume): like bad input."""
 
+SUMMARY_ROWS = 60
+"""Above this many tasks the summary lists only those that did not end done."""
+
 JUNIT_TAIL_LINES = 50
 """Log lines of a failed task that go into its JUnit failure."""
 
@@ -193,7 +196,10 @@ def _run(
         return finished
 
     finished = anyio.run(main)
-    readable.write("\n" + render_summary_table(view, width=options.width, ascii=options.ascii))
+    table = render_summary_table(
+        view, width=options.width, ascii=options.ascii, max_rows=SUMMARY_ROWS
+    )
+    readable.write("\n" + table)
     readable.write(render_agent_stats(view, width=options.width, ascii=options.ascii))
     readable.write(_outcome(finished, log_dir))
     if session.recorder.error is not None:

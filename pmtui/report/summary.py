@@ -178,8 +178,12 @@ def render_summary_table(
     width: int = 100,
     ascii: bool = False,  # noqa: A002
     now: float | None = None,
+    max_rows: int | None = None,
 ) -> str:
     """The summary table: one row per task in plan order, then a totals line.
+
+    With `max_rows` and more tasks than that, tasks that ended done are left out (a line
+    says how many), so a run of a thousand tasks ends with what needs attention.
 
     Columns: task (id and title), status, attempts, duration, peak RSS (`—` if never
     sampled) and reason (the waiting reason, or the progress, for tasks not final). The task
@@ -190,9 +194,13 @@ def render_summary_table(
         width: The most terminal cells a line may take.
         ascii: Pure ASCII output.
         now: The time the table is for (a running task's duration); defaults to the last event.
+        max_rows: Above this many tasks, list only those that did not end done.
     """
     style = _Style(ascii)
     at = view.elapsed(now)
+    shown = view.tasks
+    if max_rows is not None and len(shown) > max_rows:
+        shown = [task for task in shown if task.status is not TaskState.DONE]
     header = ["task", "status", "tries", "time", "peak RSS", "reason"]
     rows = [
         [
@@ -203,9 +211,13 @@ def render_summary_table(
             _size(task.peak_rss, style),
             style.text(_reason(task, at, view)),
         ]
-        for task in view.tasks
+        for task in shown
     ]
     lines = _table(header, rows, (0, 5), width, style, right=frozenset({2}))
+    if len(shown) < len(view.tasks):
+        left_out = len(view.tasks) - len(shown)
+        note = f"({left_out} tasks that ended done are not listed; `pmtui status` shows all)"
+        lines.append(style.fit(style.text(note), width))
     lines.append(_totals(view, at, style, width))
     return "\n".join(lines)
 

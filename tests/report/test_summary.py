@@ -271,3 +271,18 @@ def test_any_text_fits_on_one_line_per_row(texts: list[str], width: int, ascii_o
             assert cells(line) <= width
             assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line)
             assert line.isascii() or not ascii_only
+
+
+def test_a_long_run_lists_only_the_tasks_that_did_not_end_done() -> None:
+    infos = [TaskInfo(f"t{n}", f"Task {n}", "shell", 1.0) for n in range(5)]
+    view = RunView(infos)
+    for n in range(5):
+        view.apply(
+            ev.TaskFinished(
+                float(n), f"t{n}", "done" if n != 3 else "failed", 0, "exit 1" * (n == 3), 1, 1.0
+            )
+        )
+    table = render_summary_table(view, width=100, max_rows=4)
+    assert "t3 Task 3" in table and "t1 Task 1" not in table
+    assert "(4 tasks that ended done are not listed; `pmtui status` shows all)" in table
+    assert "t1 Task 1" in render_summary_table(view, width=100, max_rows=5)
