@@ -23,6 +23,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/parse_bench.py
 	$(BIN)/python bench/schedule_quality.py --bound tight
 	$(BIN)/python bench/schedule_speed.py
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/makespan.py
+	$(BIN)/python bench/output_flood.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

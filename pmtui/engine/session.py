@@ -162,7 +162,7 @@ def _resume(
         numbers[attempt.task_id] = max(numbers.get(attempt.task_id, 0), attempt.number)
     continuation = Continuation(
         done=frozenset(done),
-        attempts={task_id: row.attempts for task_id, row in rows.items() if task_id not in done},
+        attempts={task_id: row.attempts for task_id, row in rows.items()},
         numbers=numbers,
     )
     store.reopen_run(earlier.id, slots)

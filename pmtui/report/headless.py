@@ -199,9 +199,8 @@ def _run(
     table = render_summary_table(
         view, width=options.width, ascii=options.ascii, max_rows=SUMMARY_ROWS
     )
-    readable.write("\n" + table)
-    readable.write(render_agent_stats(view, width=options.width, ascii=options.ascii))
-    readable.write(_outcome(finished, log_dir))
+    agents = render_agent_stats(view, width=options.width, ascii=options.ascii)
+    readable.write(f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, log_dir)}")
     if session.recorder.error is not None:
         error = session.recorder.error
         readable.write(
