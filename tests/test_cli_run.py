@@ -320,3 +320,44 @@ def test_demo_checks_then_dry_runs_the_feature_plan(
     assert "critical path" in out
     assert "feature.md: dry run" in out
     assert "makespan" in out and "speedup" in out
+
+
+def test_a_live_run_prints_a_progress_line_every_refresh_interval(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", '[monitor]\nrefresh_interval = "0.2s"\n')
+    write(
+        workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A (estimate: 1s)\n  ```sh\n  sleep 1\n  ```\n"
+    )
+    code, out, _ = run(["run", "plan.md"], capsys)
+    assert code == EXIT_OK
+    progress = [line for line in out.splitlines() if "] progress" in line]
+    assert len(progress) >= 2
+    assert all("running" in line and "/1" in line and "ETA" in line for line in progress)
+    table = out[out.index("task ") :]
+    assert "1.1 A" in table and "done" in table
+    assert "agent" in table and "shell" in table
+
+
+def test_a_store_folder_in_the_way_is_reported_not_a_traceback(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / ".pmtui", "not a folder\n")
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n")
+    code, _, err = run(["run", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert ".pmtui: error: is a file, not a folder" in err
+    assert "hint: move it away" in err
+    assert "Traceback" not in err
+
+
+def test_a_broken_store_file_is_reported_with_the_fix(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / ".pmtui").mkdir()
+    write(workdir / ".pmtui" / "pmtui.db", "this is not sqlite " * 100)
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n")
+    code, _, err = run(["run", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert "pmtui.db: error: is not a usable pmtui database" in err
+    assert "mv " in err
