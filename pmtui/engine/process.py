@@ -108,7 +108,8 @@ class AttemptSpec:
     """The command, placeholders already filled (`render_argv`)."""
     cwd: Path
     log_path: Path
-    """Receives the output byte for byte, appended; its folders are created."""
+    """Receives the output byte for byte, appended, from the first byte on (no output, no
+    file); its folders are created then."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Added to (or replacing entries of) pmtui's own environment."""
     stdin: str | None = None
@@ -354,7 +355,6 @@ async def run_attempt(
     started_at = time.time()
     clock = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     with _Log(spec.log_path, spec.log_header) as log:
         if stop is not None and stop.is_set():
             return _not_started(stop.reason, started_at, clock, killed=True)
@@ -462,6 +462,7 @@ class _Log:
 
     def write(self, data: bytes) -> None:
         if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab", buffering=_LOG_BUFFER)
             if self.header is not None:
                 self._file.write(self.header.encode("utf-8") + b"\n")

@@ -78,6 +78,12 @@ class RunRecorder:
             )
         )
 
+    def attempt_identified(self, task_id: str, number: int, create_time: float) -> None:
+        """The creation time of a running attempt's process, read after its start."""
+        self._write(
+            lambda: self.store.attempt_identified(self.run_id, task_id, number, create_time)
+        )
+
     def attempt_ended(
         self,
         task_id: str,

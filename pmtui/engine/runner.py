@@ -21,7 +21,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,6 +96,8 @@ class _Attempt:
     pgid: int | None = None
     rate_limited: bool = False
     reported_progress: bool = False
+    identified: bool = False
+    """Whether its process's creation time was recorded."""
     shown_estimate: int = -1
     """The last estimated percent sent, so an unchanged bar sends nothing."""
     paused_s: float = 0.0
@@ -393,11 +395,10 @@ class _LiveRun:
         if self.hard_paused:
             self._freeze(record, self.now())
         if self.recorder is not None:
-            try:
-                create_time: float | None = psutil.Process(pid).create_time()
-            except psutil.Error:
-                create_time = None
-            self.recorder.attempt_started(record.task, record.number, time.time(), pid, create_time)
+            # The creation time (what tells a leftover from a reused pid after a crash) is
+            # read at the first tick: most short tasks are gone before it, and reading it
+            # here would cost a tenth of a short task's spawn.
+            self.recorder.attempt_started(record.task, record.number, time.time(), pid, None)
             self.waker.poke()  # the loop commits it before it sleeps again
 
     def report(
@@ -452,6 +453,7 @@ class _LiveRun:
                     record.stop.set(reason)
                 flagged = over_cpu(sample, cpu_per_agent)
                 usage.append(TaskUsage(record.task, sample.rss_bytes, sample.cpu_percent, flagged))
+            self.identify(running.values())
             self.saturated_streak = self.saturated_streak + 1 if machine.cpu_saturated else 0
             saturated = self.saturated_streak >= SATURATED_SAMPLES
             if self.scheduler.finished_run:
@@ -465,6 +467,20 @@ class _LiveRun:
             )
             self.estimate_progress(now)
             self.waker.poke()
+
+    def identify(self, running: Iterable[_Attempt]) -> None:
+        """Record the creation time of each running attempt's process, once."""
+        if self.recorder is None:
+            return
+        for record in running:
+            if record.identified or record.pgid is None:
+                continue
+            record.identified = True
+            try:
+                create_time = psutil.Process(record.pgid).create_time()
+            except psutil.Error:
+                continue
+            self.recorder.attempt_identified(record.task, record.number, create_time)
 
     def estimate_progress(self, now: float) -> None:
         """Give every running agent that never reported progress its estimated bar."""

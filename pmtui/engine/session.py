@@ -28,6 +28,8 @@ from pmtui.store.lock import RunLock
 
 CREATE_TIME_SLACK_S = 0.05
 """psutil's creation times are rounded to clock ticks: equal within this is the same process."""
+SPAWN_SLACK_S = 1.0
+"""A process created this close to an attempt's recorded start is that attempt's."""
 
 
 class SessionError(Exception):
@@ -177,16 +179,21 @@ def _resume(
     )
 
 
-def _same_process(pid: int, create_time: float | None) -> bool | None:
-    """Whether `pid` is still the process that was started (None: that pid is not in use)."""
+def _same_process(attempt: AttemptRecord, pid: int) -> bool | None:
+    """Whether `pid` is still the attempt's process (None: that pid is not in use).
+
+    By its creation time when it was recorded; else (pmtui died within a second of the
+    start) by the start time of the attempt, which the spawn follows within milliseconds.
+    """
     try:
-        process = psutil.Process(pid)
-        started = process.create_time()
+        started = psutil.Process(pid).create_time()
     except psutil.NoSuchProcess:
         return None
     except psutil.Error:
         return False
-    return create_time is not None and abs(started - create_time) <= CREATE_TIME_SLACK_S
+    if attempt.create_time is not None:
+        return abs(started - attempt.create_time) <= CREATE_TIME_SLACK_S
+    return abs(started - attempt.started_at) <= SPAWN_SLACK_S
 
 
 async def kill_leftovers(session: Session) -> list[str]:
@@ -203,7 +210,7 @@ async def kill_leftovers(session: Session) -> list[str]:
     for attempt in session.leftovers:
         pgid = attempt.pgid
         if pgid is not None:
-            same = _same_process(pgid, attempt.create_time)
+            same = _same_process(attempt, pgid)
             ours = same is True or (same is None and group_alive(pgid))
             if ours and await kill_group(pgid) is not None:
                 killed.append(

@@ -341,6 +341,17 @@ class Store:
                 (run_id, task_id, number, started_at, pgid, create_time),
             )
 
+    def attempt_identified(
+        self, run_id: str, task_id: str, number: int, create_time: float
+    ) -> None:
+        """Record the creation time of an attempt's process (found after its start)."""
+        with self._writing() as db:
+            db.execute(
+                "UPDATE attempts SET create_time = ? WHERE run_id = ? AND task_id = ?"
+                " AND number = ?",
+                (create_time, run_id, task_id, number),
+            )
+
     def attempt_ended(
         self,
         run_id: str,
