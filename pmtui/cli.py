@@ -311,12 +311,14 @@ def _demo(arguments: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="pmtui-demo-") as folder:
         copy = Path(folder) / plan.name
         copy.write_bytes(plan.read_bytes())
-        sys.stdout.write(
+        # With --json, stdout carries only the event lines.
+        banner = sys.stderr if arguments.json else sys.stdout
+        banner.write(
             f"pmtui demo: running {plan.name} live with the demo agent, "
             f"{arguments.speed:g}x as fast as its estimates, in {folder}\n"
             "(the folder and its logs are removed at the end; Ctrl-C aborts)\n\n"
         )
-        sys.stdout.flush()
+        banner.flush()
         project = load_project(copy)
         sys.stderr.write(render_problems(project))
         if not project.ok:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 import anyio
+import anyio.abc
 
 from pmtui.config.units import format_duration
 from pmtui.engine.events import Event, RunFinished, TaskFinished
@@ -172,12 +173,15 @@ def _run(
             readable.write(f"resume: {line}\n")
         async with anyio.create_task_group() as tasks:
 
-            async def on_signals() -> None:
+            async def on_signals(*, task_status: anyio.abc.TaskStatus[None]) -> None:
                 with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    task_status.started()
                     async for _ in signals:
                         control.abort()
 
-            tasks.start_soon(on_signals)
+            # Listening before the first event is out: a script reacting to it with SIGTERM
+            # must get an abort, not Python's default death.
+            await tasks.start(on_signals)
             if refresh_s > 0:
                 tasks.start_soon(progress_lines)
             finished = await run_plan(

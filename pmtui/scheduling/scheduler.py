@@ -284,7 +284,8 @@ class Scheduler:
         self._lift_waits("paused")
 
     def retry(self, task_id: str, now: float) -> None:
-        """Retry a failed (or conflicted) task now: a new attempt, attempts counted afresh.
+        """Retry a failed (or conflicted) task now: a new attempt, the retry budget counted
+        afresh (its attempt numbers go on: logs and the store tell the attempts apart).
 
         Dependents it skipped are reopened.
         """
@@ -298,10 +299,12 @@ class Scheduler:
             raise CommandRefused(f"no task starts any more: {self._stopping}")
         self._transition(task_id, run, TaskState.READY)
         self._open += 1
+        run.earlier_attempts += run.attempts
         run.attempts = 0
         run.reason = ""
         run.ran_beside_others = False
-        self._notify(TaskRetrying(now, task_id, 1, RetryStep.RETRY, 0.0, "retried by user"))
+        number = run.earlier_attempts + 1
+        self._notify(TaskRetrying(now, task_id, number, RetryStep.RETRY, 0.0, "retried by user"))
         self._enqueue(task_id, run)
         self._reopen_dependents(task_id, now)
 

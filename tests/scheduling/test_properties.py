@@ -525,6 +525,8 @@ class Replay:
     finishes: Counter[str] = field(default_factory=Counter)
     reopens: Counter[str] = field(default_factory=Counter)
     counted: Counter[str] = field(default_factory=Counter)
+    numbered_before: Counter[str] = field(default_factory=Counter)
+    """Attempts before a user retry: numbers go on from there, the budget starts afresh."""
     """Starts that count as attempts, since the last user retry."""
     beside: set[str] = field(default_factory=set)
     """Tasks with an attempt that ran beside another task (since the last user retry)."""
@@ -574,8 +576,8 @@ class Replay:
             self.task_finished(entry)
         elif isinstance(entry, TaskRetrying):
             if entry.reason == "retried by user":
-                assert entry.attempt == 1
                 self.reopen(self.retries_asked.pop(entry.task))
+                assert entry.attempt == self.numbered_before[entry.task] + 1, entry
             else:
                 self.retrying(entry)
         elif isinstance(entry, TaskWaiting):
@@ -645,7 +647,7 @@ class Replay:
                 continue
             assert not shared, f"{task_id} started beside {other.task}, both touching {shared}"
         self.counted[task_id] += 1
-        assert start.attempt == self.counted[task_id], start
+        assert start.attempt == self.numbered_before[task_id] + self.counted[task_id], start
         allowed = 1 + setup.retries_of(task_id)
         assert self.counted[task_id] <= allowed, f"{task_id}: attempt {start.attempt} > {allowed}"
         self.running[task_id] = start
@@ -683,7 +685,8 @@ class Replay:
         task_id, setup = retrying.task, self.setup
         assert task_id not in self.running and task_id not in self.final, retrying
         made, allowed = self.counted[task_id], 1 + setup.retries_of(task_id)
-        assert retrying.attempt == made + 1 <= allowed, retrying
+        assert made + 1 <= allowed, retrying
+        assert retrying.attempt == self.numbered_before[task_id] + made + 1, retrying
         outcome, isolated = self.last_end[task_id]
         assert outcome in (Outcome.FAILED, Outcome.CONFLICT), retrying
         # The ladder climbs: a plain retry first, as a failure may be passing; a worktree
@@ -712,7 +715,7 @@ class Replay:
         task_id = finished.task
         assert task_id not in self.final, f"{task_id} finished twice: {finished}"
         assert finished.status.final
-        assert finished.attempt == self.counted[task_id], finished
+        assert finished.attempt == self.numbered_before[task_id] + self.counted[task_id], finished
         if task_id in self.running:
             assert task_id in self.stopped and finished.status is not TaskState.DONE, finished
         self.final[task_id] = finished.status
@@ -762,7 +765,8 @@ class Replay:
             assert self.final.get(task_id) is was
             if task_id == applied.task:
                 assert was in FAILED_STATES
-                self.counted[task_id] = 0  # attempts counted afresh
+                self.numbered_before[task_id] += self.counted[task_id]
+                self.counted[task_id] = 0  # the budget counted afresh
                 self.beside.discard(task_id)
             else:
                 assert was is TaskState.SKIPPED, f"retry of {applied.task} reopened {task_id}"

@@ -367,7 +367,7 @@ def test_a_failure_skips_its_dependents_with_the_reason() -> None:
     assert scheduler.reason("2.3") == "dependency 1.1 failed"
 
 
-def test_retry_reopens_a_failed_task_with_fresh_attempts_and_its_dependents_run() -> None:
+def test_retry_reopens_a_failed_task_with_a_fresh_budget_and_its_dependents_run() -> None:
     scheduler = failed_chain()
     scheduler.retry("1.1", 6)
     assert {task: scheduler.state(task) for task in ("2.1", "2.2", "2.3")} == dict.fromkeys(
@@ -375,9 +375,10 @@ def test_retry_reopens_a_failed_task_with_fresh_attempts_and_its_dependents_run(
     )
     outputs = scheduler.decide(6)
     assert of_type(outputs, TaskRetrying) == [
-        TaskRetrying(6, "1.1", 1, RetryStep.RETRY, 0.0, "retried by user")
+        TaskRetrying(6, "1.1", 2, RetryStep.RETRY, 0.0, "retried by user")
     ]
-    assert [(s.task, s.attempt) for s in of_type(outputs, Start)] == [("1.1", 1)]
+    # Numbers go on (attempt 2: logs and the store tell the attempts apart).
+    assert [(s.task, s.attempt) for s in of_type(outputs, Start)] == [("1.1", 2)]
     assert started(succeed(scheduler, "1.1", 8)) == ["2.1"]
     assert started(succeed(scheduler, "1.2", 9)) == ["2.3"]
     assert started(succeed(scheduler, "2.1", 10)) == ["2.2"]
