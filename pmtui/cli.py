@@ -306,8 +306,9 @@ def _demo(arguments: argparse.Namespace) -> int:
         sys.stderr.write(render_problems(project))
         if not project.ok:
             return EXIT_BAD_INPUT
-        sys.stdout.write(render_summary(project) + "\n")
-        return _dry_run(project, plan.name, None, fail_fast=False, as_json=False)
+        if not arguments.json:
+            sys.stdout.write(render_summary(project) + "\n")
+        return _dry_run(project, plan.name, None, fail_fast=False, as_json=arguments.json)
     with tempfile.TemporaryDirectory(prefix="pmtui-demo-") as folder:
         copy = Path(folder) / plan.name
         copy.write_bytes(plan.read_bytes())
@@ -377,7 +378,9 @@ def _runs(arguments: argparse.Namespace) -> int:
                     sys.stdout.write(json.dumps(data) + "\n")
                 else:
                     sys.stdout.write(
-                        render_history(runs, tasks, now=now, plan=plan_name, alive=alive)
+                        _line_ended(
+                            render_history(runs, tasks, now=now, plan=plan_name, alive=alive)
+                        )
                     )
                 return EXIT_OK
             chosen = store.runs(plan_path, limit=1)
@@ -391,11 +394,16 @@ def _runs(arguments: argparse.Namespace) -> int:
                 status = status_json(run, tasks_of_run, attempts, now=now, alive=alive)
                 sys.stdout.write(json.dumps(status) + "\n")
             else:
-                sys.stdout.write(render_status(run, tasks_of_run, attempts, now=now, alive=alive))
+                status_text = render_status(run, tasks_of_run, attempts, now=now, alive=alive)
+                sys.stdout.write(_line_ended(status_text))
     except StoreError as error:
         sys.stderr.write(f"{error.path}: error: {error.message}\n    hint: {error.hint}\n")
         return EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _line_ended(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _alive_check(root: Path) -> Callable[[RunRecord], bool]:

@@ -459,25 +459,36 @@ class _Log:
         self.path = path
         self.header = header
         self._file: BinaryIO | None = None
+        self.error: OSError | None = None
+        """Why the log stopped being written (the output still reaches the tail)."""
 
     def write(self, data: bytes) -> None:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("ab", buffering=_LOG_BUFFER)
-            if self.header is not None:
-                self._file.write(self.header.encode("utf-8") + b"\n")
-        self._file.write(data)
+        if self.error is not None:
+            return
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("ab", buffering=_LOG_BUFFER)
+                if self.header is not None:
+                    self._file.write(self.header.encode("utf-8") + b"\n")
+            self._file.write(data)
+        except OSError as error:  # disk full, folder gone: the attempt goes on, unlogged
+            self.error = error
 
     def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
+        if self._file is not None and self.error is None:
+            try:
+                self._file.flush()
+            except OSError as error:
+                self.error = error
 
     def __enter__(self) -> _Log:
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
 class _Output:

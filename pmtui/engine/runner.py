@@ -285,12 +285,11 @@ class _LiveRun:
             task_id = getattr(output, "task", None)
             if task_id is not None:
                 self.save_state(task_id)
-            if event is not None:
-                self.emit(event)
             if isinstance(event, RunFinished):
+                # Emitted and saved by `run_plan` once every process group is gone.
                 self.finished_event = event
-                if self.recorder is not None:
-                    self.recorder.run_finished(event.status, time.time())
+            elif event is not None:
+                self.emit(event)
 
     def save_state(self, task_id: str) -> None:
         if self.recorder is not None:
@@ -298,7 +297,7 @@ class _LiveRun:
                 task_id,
                 self.scheduler.state(task_id).value,
                 self.scheduler.reason(task_id),
-                self.setup.attempts_before.get(task_id, 0) + self.scheduler.attempts(task_id),
+                self.scheduler.attempt_number(task_id),
             )
 
     def start(self, start: decisions.Start) -> None:
@@ -323,12 +322,18 @@ class _LiveRun:
         except (OSError, ValueError) as error:
             self.report(record, Outcome.FAILED, None, f"exit 126: cannot start: {error}")
             return
-        result = await run_attempt(
-            spec,
-            on_line=self.line_handler(start, record),
-            on_start=lambda pid: self.started(record, pid),
-            stop=record.stop,
-        )
+        try:
+            result = await run_attempt(
+                spec,
+                on_line=self.line_handler(start, record),
+                on_start=lambda pid: self.started(record, pid),
+                stop=record.stop,
+            )
+        except Exception as error:  # a bug of ours: the task fails, the run goes on
+            # (run_attempt has killed the attempt's group before this is raised)
+            reason = f"exit 126: pmtui could not run it: {type(error).__name__}: {error}"
+            self.report(record, Outcome.FAILED, None, reason)
+            return
         self.report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
 
     def prepare(self, start: decisions.Start, record: _Attempt) -> AttemptSpec:
@@ -399,7 +404,8 @@ class _LiveRun:
             # read at the first tick: most short tasks are gone before it, and reading it
             # here would cost a tenth of a short task's spawn.
             self.recorder.attempt_started(record.task, record.number, time.time(), pid, None)
-            self.waker.poke()  # the loop commits it before it sleeps again
+            # Committed now: a pmtui killed from here on leaves a group `--resume` must find.
+            self.recorder.flush()
 
     def report(
         self,
@@ -588,24 +594,33 @@ async def run_plan(
     )
     log_dir.mkdir(parents=True, exist_ok=True)
     emit(RunStarted(0.0, run_id, run.plan.path, len(run.graph.tasks), setup.slots))
-    async with anyio.create_task_group() as tasks:
-        run.tasks = tasks
-        if control is not None:
-            control._attach(run)
-        helpers = anyio.CancelScope()
 
-        async def helper_group() -> None:
-            with helpers:
-                async with anyio.create_task_group() as inner:
-                    inner.start_soon(run.tick)
-                    if abort is not None:
-                        inner.start_soon(watch_abort, abort)
+    async def watch_abort(event: anyio.Event) -> None:
+        await event.wait()
+        run.abort("aborted")
 
-        async def watch_abort(event: anyio.Event) -> None:
-            await event.wait()
-            run.abort("aborted")
+    try:
+        async with anyio.create_task_group() as tasks:
+            run.tasks = tasks
+            if control is not None:
+                control._attach(run)
+            helpers = anyio.CancelScope()
 
-        tasks.start_soon(helper_group)
-        finished = await run.loop(tasks)
-        helpers.cancel()
+            async def helper_group() -> None:
+                with helpers:
+                    async with anyio.create_task_group() as inner:
+                        inner.start_soon(run.tick)
+                        if abort is not None:
+                            inner.start_soon(watch_abort, abort)
+
+            tasks.start_soon(helper_group)
+            finished = await run.loop(tasks)
+            helpers.cancel()
+        # Here every attempt has reported and every process group is gone.
+    finally:
+        if recorder is not None:
+            recorder.flush()
+            if run.finished_event is not None:
+                recorder.run_finished(run.finished_event.status, time.time())
+    emit(finished)
     return finished

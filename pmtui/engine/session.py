@@ -9,7 +9,9 @@ and the process groups the dead pmtui left behind are found (pgid + creation tim
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from pmtui.store.lock import RunLock
 
 CREATE_TIME_SLACK_S = 0.05
 """psutil's creation times are rounded to clock ticks: equal within this is the same process."""
-SPAWN_SLACK_S = 1.0
+SPAWN_SLACK_S = 0.5
 """A process created this close to an attempt's recorded start is that attempt's."""
 
 
@@ -107,11 +109,14 @@ def open_session(
         lock.release()
         raise
     try:
+        # Read before a resume drops removed tasks (their attempts go with them).
+        leftovers = _leftovers(store, plan_path, whole_store=lock_key(plan_path) == "repository")
         session = _resume(store, lock, project, plan_path, slots, rerun) if resume else None
         if session is None:
             specs = [(t.id, t.title, task_hash(t)) for t in project.plan.tasks]
             run_id = store.new_run(str(plan_path), specs, slots, time.time())
             session = Session(store, lock, run_id, RunRecorder(store, run_id))
+        session.leftovers = leftovers
     except BaseException:
         store.close()
         lock.release()
@@ -168,15 +173,22 @@ def _resume(
         numbers=numbers,
     )
     store.reopen_run(earlier.id, slots)
-    return Session(
-        store,
-        lock,
-        earlier.id,
-        RunRecorder(store, earlier.id),
-        continuation,
-        notes,
-        store.attempts(earlier.id, unended_only=True),
-    )
+    return Session(store, lock, earlier.id, RunRecorder(store, earlier.id), continuation, notes)
+
+
+def _leftovers(store: Store, plan_path: Path, *, whole_store: bool) -> list[AttemptRecord]:
+    """Attempts of dead runs whose end was never saved: their groups may still be alive.
+
+    A run is dead when its pmtui is: every unfinished run under the lock this pmtui holds
+    (the repository's, or this plan's), and other plans' runs whose pid is gone from this host.
+    """
+    host = socket.gethostname()
+    found: list[AttemptRecord] = []
+    for run in store.unfinished_runs():
+        ours = whole_store or run.plan_path == str(plan_path)
+        if ours or (run.host == host and not psutil.pid_exists(run.pid)):
+            found += store.attempts(run.id, unended_only=True)
+    return found
 
 
 def _same_process(attempt: AttemptRecord, pid: int) -> bool | None:
@@ -193,15 +205,19 @@ def _same_process(attempt: AttemptRecord, pid: int) -> bool | None:
         return False
     if attempt.create_time is not None:
         return abs(started - attempt.create_time) <= CREATE_TIME_SLACK_S
-    return abs(started - attempt.started_at) <= SPAWN_SLACK_S
+    # psutil adds the boot time, which Linux gives in whole seconds (rounded down): its
+    # creation times read up to a second early.
+    return attempt.started_at - 1.0 - SPAWN_SLACK_S <= started <= attempt.started_at + SPAWN_SLACK_S
 
 
 async def kill_leftovers(session: Session) -> list[str]:
     """Kill the process groups a dead pmtui left running, and close their attempts.
 
-    A group is the dead run's when its leader is the very process started (same creation
-    time), or when the leader is gone but the group still has members: Linux does not give
-    a new process a pid that is still some group's id, so such a group cannot be a stranger's.
+    The attempts are those of every dead run (see `_leftovers`), not only a resumed one: a
+    new run after a crash must not work beside the dead run's agents. A group is the dead
+    run's when its leader is the very process started (same creation time), or when the
+    leader is gone but the group still has members: Linux does not give a new process a pid
+    that is still some group's id, so such a group cannot be a stranger's.
 
     Returns:
         One line per group killed, for the user.
@@ -217,7 +233,14 @@ async def kill_leftovers(session: Session) -> list[str]:
                     f"killed the leftover processes of task {attempt.task_id} "
                     f"(attempt {attempt.number}, process group {pgid})"
                 )
-        session.recorder.attempt_ended(
-            attempt.task_id, attempt.number, time.time(), None, "aborted: pmtui died", None
-        )
+        with contextlib.suppress(KeyError, StoreError):  # KeyError: dropped by the resume
+            session.store.attempt_ended(
+                attempt.run_id,
+                attempt.task_id,
+                attempt.number,
+                time.time(),
+                None,
+                "aborted: pmtui died",
+                None,
+            )
     return killed

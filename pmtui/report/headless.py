@@ -9,6 +9,9 @@ killed, the state is saved and pmtui exits 130. Never imports textual.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import signal
 import sys
 import time
@@ -30,7 +33,7 @@ from pmtui.report.lines import event_line, progress_line
 from pmtui.report.summary import render_agent_stats, render_summary_table
 from pmtui.report.view import RunView, plan_tasks
 from pmtui.scheduling.decisions import RunStatus
-from pmtui.store.db import Store, StoreError
+from pmtui.store.db import Store, StoreError, store_dir
 from pmtui.store.files import SourceError, find_repo_root
 
 EXIT_CANNOT_START = 2
@@ -61,13 +64,45 @@ class HeadlessOptions:
 
 
 def run_workdir(project: Project, plan: Path) -> Path:
-    """Where tasks run and `.pmtui/` lives: `[pool] workdir`, else the repository root when
-    the plan is in a git repository, else the plan's folder (DESIGN.md §3)."""
+    """Where tasks run and `.pmtui/` lives: `[pool] workdir` (relative to the plan's folder),
+    else the repository root when the plan is in a git repository, else the plan's folder
+    (DESIGN.md §3)."""
     assert project.config is not None
     configured = project.config.pool.workdir
     plan_dir = plan.resolve().parent
-    default = find_repo_root(plan_dir) or plan_dir
-    return (Path(configured).expanduser() if configured else default).resolve()
+    if configured:
+        return (plan_dir / Path(configured).expanduser()).resolve()
+    return (find_repo_root(plan_dir) or plan_dir).resolve()
+
+
+class _Sink:
+    """A stream the run writes to. A reader that went away (`pmtui run --json | head`)
+    aborts the run once, with the state saved, instead of crashing pmtui."""
+
+    def __init__(self, stream: TextIO, control: RunControl) -> None:
+        self.stream = stream
+        self.control = control
+        self.gone = False
+
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, OSError):
+            self.gone = True
+            self._silence()
+            self.control.abort("aborted: the output was closed")
+
+    def _silence(self) -> None:
+        """Point the stream at /dev/null, so Python's flush at exit does not complain."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
 
 
 class _PlanHistory:
@@ -97,8 +132,24 @@ def run_headless(
     err = stderr or sys.stderr
     readable = err if options.as_json else out
     workdir = run_workdir(project, plan)
+    if not workdir.is_dir():
+        err.write(
+            f"{plan}: error: the working folder {workdir} ([pool] workdir) does not exist\n"
+            "    hint: create it, or fix `workdir` under [pool] in pmtui.toml "
+            '(a relative path starts at the plan\'s folder; "" means the repository root)\n'
+        )
+        return EXIT_CANNOT_START
     slots = options.max_parallel or (project.config.pool.max_concurrent if project.config else 5)
     try:
+        logs = store_dir(workdir) / "logs"
+        try:
+            logs.mkdir(exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                str(logs),
+                f"cannot be created: {error.strerror or error}",
+                "move away what is in the way; pmtui keeps each task's output there",
+            ) from None
         session = open_session(
             project, plan, workdir, slots=slots, resume=options.resume, rerun=options.rerun
         )
@@ -131,20 +182,21 @@ def _run(
     log_dir = workdir / ".pmtui" / "logs" / session.run_id
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     finals: list[TaskFinished] = []
+    control = RunControl()
+    sinks = {id(out): _Sink(out, control), id(readable): _Sink(readable, control)}
+    json_sink, text = sinks[id(out)], sinks[id(readable)]
     for note in session.notes:
-        readable.write(f"resume: {note}\n")
+        text.write(f"resume: {note}\n")
 
     def emit(event: Event) -> None:
         view.apply(event)
         if options.as_json:
-            out.write(json_line(event))
+            json_sink.write(json_line(event))
         line = event_line(event, ascii=options.ascii)
         if line is not None:
-            readable.write(line + "\n")
+            text.write(line + "\n")
         if isinstance(event, TaskFinished):
             finals.append(event)
-        out.flush()
-        readable.flush()
 
     refresh_s = project.config.monitor.refresh_interval_s
 
@@ -153,7 +205,7 @@ def _run(
         while True:
             await anyio.sleep(refresh_s)
             now = time.monotonic() - clock
-            readable.write(
+            text.write(
                 progress_line(
                     now,
                     view.done,
@@ -165,16 +217,17 @@ def _run(
                 )
                 + "\n"
             )
-            readable.flush()
 
     async def main() -> RunFinished:
-        control = RunControl()
         for line in await kill_leftovers(session):
-            readable.write(f"resume: {line}\n")
+            text.write(f"pmtui: {line}\n")
         async with anyio.create_task_group() as tasks:
 
             async def on_signals(*, task_status: anyio.abc.TaskStatus[None]) -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                # SIGHUP too: a closed terminal or a dropped SSH session must not leave the
+                # agents (in their own sessions, they get no hangup) running.
+                wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+                with anyio.open_signal_receiver(*wanted) as signals:
                     task_status.started()
                     async for _ in signals:
                         control.abort()
@@ -204,20 +257,25 @@ def _run(
         view, width=options.width, ascii=options.ascii, max_rows=SUMMARY_ROWS
     )
     agents = render_agent_stats(view, width=options.width, ascii=options.ascii)
-    readable.write(f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, log_dir)}")
+    text.write(f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, log_dir)}")
     if session.recorder.error is not None:
         error = session.recorder.error
-        readable.write(
+        text.write(
             f"{error.path}: warning: the run store failed mid-run ({error.message}); "
             "this run cannot be resumed\n"
         )
     elif finished.status == RunStatus.ABORTED.value:
-        readable.write(f"resume with: pmtui run {plan} --resume\n")
+        text.write(f"resume with: pmtui run {plan} --resume\n")
     if options.update_plan:
-        readable.write(_tick_done(plan, finals, session))
+        text.write(_tick_done(plan, finals, session))
     if options.junit is not None:
-        readable.write(_junit(project, options.junit, finals, finished, log_dir, started))
-    readable.flush()
+        text.write(_junit(project, options.junit, finals, finished, log_dir, started))
+    if json_sink.gone or text.gone:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(
+                "pmtui: the output was closed (its reader went away): the run was aborted, "
+                f"its state saved; continue it with: pmtui run {plan} --resume\n"
+            )
     return RunStatus(finished.status).exit_code
 
 

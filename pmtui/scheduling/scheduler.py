@@ -157,6 +157,12 @@ class Scheduler:
         """How many attempts of the task have started (rate-limited ones not counted)."""
         return self._runs[task_id].attempts
 
+    def attempt_number(self, task_id: str) -> int:
+        """The number of the task's latest attempt (0 before its first), counting those
+        before a resume or a user retry: what `Start.attempt` said."""
+        run = self._runs[task_id]
+        return run.earlier_attempts + run.attempts
+
     @property
     def running(self) -> Mapping[str, int]:
         """Tasks holding a slot, with their slot number."""

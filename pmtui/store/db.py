@@ -410,6 +410,13 @@ class Store:
         )
         return _run(rows[0]) if rows else None
 
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Every run that never finished (running, aborted, or its pmtui died), oldest first."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE finished_at IS NULL ORDER BY started_at, id"
+        )
+        return [_run(row) for row in rows]
+
     def runs(self, plan_path: str | None = None, limit: int = 20) -> list[RunRecord]:
         """The newest runs first, of one plan or of all (`pmtui history`)."""
         where, params = ("WHERE plan_path = ?", [plan_path]) if plan_path is not None else ("", [])

@@ -244,7 +244,7 @@ def test_grandchildren_of_a_finished_task_do_not_outlive_pmtui(
 # ---------------------------------------------------------------------- signals and the store
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_aborts_with_130_and_saves_a_resumable_run(
     workdir: Path, signum: signal.Signals
 ) -> None:
@@ -273,6 +273,9 @@ def test_a_signal_aborts_with_130_and_saves_a_resumable_run(
         assert saved.finished_at is None
         assert store.task_states(saved.id)["1.1"].state == "cancelled"
         assert store.last_unfinished_run(str((workdir / "plan.md").resolve())) == saved
+        # Every attempt's end is saved before pmtui exits (not left for a resume to guess).
+        (attempt,) = store.attempts(saved.id)
+        assert attempt.ended_at is not None and attempt.reason == "aborted"
 
 
 def test_a_signal_as_soon_as_the_first_task_started_still_aborts_cleanly(workdir: Path) -> None:

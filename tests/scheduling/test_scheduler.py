@@ -379,6 +379,7 @@ def test_retry_reopens_a_failed_task_with_a_fresh_budget_and_its_dependents_run(
     ]
     # Numbers go on (attempt 2: logs and the store tell the attempts apart).
     assert [(s.task, s.attempt) for s in of_type(outputs, Start)] == [("1.1", 2)]
+    assert scheduler.attempt_number("1.1") == 2 and scheduler.attempts("1.1") == 1
     assert started(succeed(scheduler, "1.1", 8)) == ["2.1"]
     assert started(succeed(scheduler, "1.2", 9)) == ["2.3"]
     assert started(succeed(scheduler, "2.1", 10)) == ["2.2"]
