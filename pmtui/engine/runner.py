@@ -39,6 +39,7 @@ from pmtui.engine.events import (
     TaskUsage,
     from_notice,
 )
+from pmtui.engine.orphans import become_subreaper, end_adopted
 from pmtui.engine.process import (
     AttemptResult,
     AttemptSpec,
@@ -89,6 +90,8 @@ class _Attempt:
 
     task: str
     number: int
+    """Unique per task (the store's and the log's); `shown` is what Start said."""
+    shown: int
     stop: StopRequest
     began: float
     """Run time when the attempt was started."""
@@ -203,6 +206,7 @@ class _LiveRun:
         recorder: RunRecorder | None,
         numbers: Mapping[str, int],
         agent_env: Mapping[str, str],
+        adopt_orphans: bool = False,
     ) -> None:
         plan, graph, config = project.plan, project.graph, project.config
         assert plan is not None and graph is not None and config is not None
@@ -216,6 +220,9 @@ class _LiveRun:
         self.recorder = recorder
         self.numbers = dict(numbers)
         self.agent_env = dict(agent_env)
+        self.adopt_orphans = adopt_orphans
+        self.adopted: set[int] = set()
+        """Descendants that left their attempt's group, adopted by pmtui (`orphans.py`)."""
         self.t0 = time.monotonic()
         self.scheduler = Scheduler(graph, setup, now=0.0)
         self.attempts: dict[str, _Attempt] = {}
@@ -308,6 +315,7 @@ class _LiveRun:
         record = _Attempt(
             start.task,
             number,
+            start.attempt,
             StopRequest(),
             self.now(),
             self.setup.estimates.get(start.task, 0.0),
@@ -460,6 +468,8 @@ class _LiveRun:
                 flagged = over_cpu(sample, cpu_per_agent)
                 usage.append(TaskUsage(record.task, sample.rss_bytes, sample.cpu_percent, flagged))
             self.identify(running.values())
+            if self.adopt_orphans:
+                await anyio.to_thread.run_sync(self.end_orphans, False)
             self.saturated_streak = self.saturated_streak + 1 if machine.cpu_saturated else 0
             saturated = self.saturated_streak >= SATURATED_SAMPLES
             if self.scheduler.finished_run:
@@ -473,6 +483,16 @@ class _LiveRun:
             )
             self.estimate_progress(now)
             self.waker.poke()
+
+    def end_orphans(self, all_of_them: bool) -> None:
+        """End what ended attempts left behind outside their groups (every one: at the end)."""
+        running = [] if all_of_them else list(self.attempts.values())
+        end_adopted(
+            {record.pgid for record in running if record.pgid is not None},
+            run_id=self.run_id,
+            keep={(record.task, str(record.shown)) for record in running},
+            adopted=self.adopted,
+        )
 
     def identify(self, running: Iterable[_Attempt]) -> None:
         """Record the creation time of each running attempt's process, once."""
@@ -551,6 +571,7 @@ async def run_plan(
     continuation: Continuation | None = None,
     setup: SchedulerSetup | None = None,
     agent_env: Mapping[str, str] | None = None,
+    adopt_orphans: bool = False,
 ) -> RunFinished:
     """Run a validated plan to its end and return its `RunFinished` event (also emitted).
 
@@ -570,6 +591,9 @@ async def run_plan(
         setup: The scheduler's rules (default: the project's, with the options above);
             the estimates in it also size the estimated progress bars.
         agent_env: Added to every agent's environment (e.g. `PMTUI_DEMO_SPEED`).
+        adopt_orphans: Make this process a child subreaper and end what attempts leave
+            behind in sessions of their own (`orphans.py`). Process-wide, so for a pmtui
+            process, not a test harness.
 
     Cancelling the caller aborts the run too (attempts' process groups are killed) and the
     cancellation goes on.
@@ -591,6 +615,7 @@ async def run_plan(
         recorder=recorder,
         numbers={} if continuation is None else continuation.numbers,
         agent_env=agent_env or {},
+        adopt_orphans=adopt_orphans and become_subreaper(),
     )
     log_dir.mkdir(parents=True, exist_ok=True)
     emit(RunStarted(0.0, run_id, run.plan.path, len(run.graph.tasks), setup.slots))
@@ -618,6 +643,8 @@ async def run_plan(
             helpers.cancel()
         # Here every attempt has reported and every process group is gone.
     finally:
+        if run.adopt_orphans:
+            run.end_orphans(True)
         if recorder is not None:
             recorder.flush()
             if run.finished_event is not None:

@@ -61,6 +61,8 @@ class HeadlessOptions:
     width: int = 100
     agent_env: tuple[tuple[str, str], ...] = ()
     """Added to every agent's environment (`pmtui demo --speed` sets `PMTUI_DEMO_SPEED`)."""
+    adopt_orphans: bool = True
+    """Become a child subreaper to end descendants that left their group (process-wide)."""
 
 
 def run_workdir(project: Project, plan: Path) -> Path:
@@ -248,6 +250,7 @@ def _run(
                 continuation=session.continuation,
                 setup=setup,
                 agent_env=dict(options.agent_env),
+                adopt_orphans=options.adopt_orphans,
             )
             tasks.cancel_scope.cancel()
         return finished

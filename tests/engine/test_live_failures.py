@@ -23,6 +23,12 @@ from tests.engine.test_live_runs import (
 )
 
 LONG = 'sleep 60 & echo "::progress::10 pid $$ kid $!"; wait'
+DAEMON = (
+    "setsid sleep 300 >/dev/null 2>&1 & "
+    # Wait until it is in its own session (field 6 of /proc/PID/stat), so it really left.
+    'while [ "$(cut -d" " -f6 /proc/$!/stat)" = $$ ]; do sleep 0.01; done; '
+    'echo "::progress::10 kid $!"'
+)
 
 
 def crash_with_two_agents_running(workdir: Path) -> list[int]:
@@ -147,3 +153,35 @@ def test_demo_dry_run_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(["demo", "--dry-run", "--json"], capsys)
     assert code == 0
     assert set(json.loads(out)) >= {"makespan_s", "lower_bound_s", "schedule"}
+
+
+def test_a_descendant_in_a_session_of_its_own_does_not_outlive_its_attempt(
+    workdir: Path,
+) -> None:
+    # `setsid` leaves the attempt's process group, so killing the group misses it: pmtui
+    # adopts it (child subreaper) and ends it once its attempt is over, within a tick.
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n"
+        + task("1.1", "Daemon", DAEMON)
+        + task("1.2", "Later", 'echo "::progress::10 up"; sleep 2.5', " (depends: 1.1)"),
+    )
+    with pmtui(["run", "plan.md", "--json"], workdir) as child:
+        progress = child.until(is_event("task_progress", "1.1"))
+        (kid,) = [int(word) for word in progress["message"].split() if word.isdigit()]
+        child.until(is_event("task_progress", "1.2"))
+        assert wait_dead(kid), "the daemon outlived its attempt while the run went on"
+        assert child.finish() == 0
+    assert dead(kid)
+
+
+def test_a_run_ends_every_descendant_that_left_its_group(workdir: Path) -> None:
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n" + task("1.1", "Daemon", DAEMON),
+    )
+    with pmtui(["run", "plan.md", "--json"], workdir) as child:
+        progress = child.until(is_event("task_progress", "1.1"))
+        (kid,) = [int(word) for word in progress["message"].split() if word.isdigit()]
+        assert child.finish() == 0
+    assert dead(kid)
