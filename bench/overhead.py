@@ -47,6 +47,25 @@ default_timeout = "10m"
 """
 
 
+POPEN_FLOOR = """
+import os, subprocess
+running = []
+for _ in range({tasks}):
+    if len(running) == {slots}:
+        pid, _status = os.wait()
+        running = [p for p in running if p.pid != pid]
+        for p in running:
+            pass
+    running.append(subprocess.Popen(["sh", "-c", "true"], start_new_session=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+while running:
+    pid, _status = os.wait()
+    running = [p for p in running if p.pid != pid]
+"""
+"""A Python loop that only spawns the tasks' commands as pmtui does (own session, output
+pipe), 5 in flight, reaping with `os.wait`: no scheduling, logs, events or store."""
+
+
 def render_plan(tasks: int) -> str:
     lines = [f"# Plan: overhead, {tasks} tasks running true", "", "## Phase 1: All"]
     for index in range(tasks):
@@ -162,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
 
         version_s = best_of(max(3, repeats), [PYTHON, "-m", "pmtui", "--version"], folder)
         python_s = best_of(max(3, repeats), [PYTHON, "-c", "pass"], folder)
+        imports = "import pmtui.cli, pmtui.report.headless"
+        imports_s = best_of(max(3, repeats), [PYTHON, "-c", imports], folder)
+        floor_s = best_of(
+            max(3, repeats),
+            [PYTHON, "-c", POPEN_FLOOR.format(tasks=tasks, slots=args.slots)],
+            folder,
+        )
 
     pmtui_s = min(walls["pmtui"])
     make_s = min(walls["make"]) if walls["make"] else None
@@ -192,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     print("context (start-up floors):")
     row("python -m pmtui --version", version_s, per_task=False)
     row("python -c pass", python_s, per_task=False)
+    row("python: import what a live run needs", imports_s, per_task=False)
+    row(f"python: bare Popen loop, {args.slots} in flight, nothing else", floor_s)
+    print(
+        "  (the last two added are the floor of any runner written in Python on this stack:"
+        f" {(imports_s + floor_s) / make_s if make_s else 0:.2f} × make)"
+    )
     print("ratios:")
     if make_s:
         print(f"  pmtui / make -j{args.slots}   {pmtui_s / make_s:6.2f} ×")

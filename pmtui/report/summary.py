@@ -213,7 +213,7 @@ def render_summary_table(
         ]
         for task in shown
     ]
-    lines = _table(header, rows, (0, 5), width, style, right=frozenset({2}))
+    lines = _table(header, rows, (0, 5), width, style, right=frozenset({2})) if rows else []
     if len(shown) < len(view.tasks):
         left_out = len(view.tasks) - len(shown)
         note = f"({left_out} tasks that ended done are not listed; `pmtui status` shows all)"
