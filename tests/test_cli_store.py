@@ -12,31 +12,13 @@ import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-from tests.cli_support import run, write
+from tests.cli_support import finished, json_events, run, task, write
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def task(number: str, title: str, script: str, extra: str = "") -> str:
-    return f"- [ ] {number} {title}{extra}\n  ```sh\n  {script}\n  ```\n"
-
-
-def json_events(out: str) -> list[dict[str, Any]]:
-    events = [json.loads(line) for line in out.splitlines()]
-    assert all("event" in event and "time" in event for event in events)
-    return events
-
-
-def finished(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    found = [event for event in events if event["event"] == "task_finished"]
-    by_task = {event["task"]: event for event in found}
-    assert len(by_task) == len(found), "exactly one task_finished per task"
-    return by_task
 
 
 def run_id_of(out: str) -> str:

@@ -28,32 +28,13 @@ from pmtui.engine.events import Event, RunFinished
 from pmtui.engine.runner import RunControl, run_plan
 from pmtui.project import load_project
 from pmtui.store.db import Store
-from tests.cli_support import run, write
+from tests.cli_support import JsonEvent, finished, json_events, run, task, write
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_RETRY = '[conflicts]\nretry_delay = "0.05s"\n'
 DEMO = f"{sys.executable} -m pmtui.agents.demo"
 WATCHDOG_S = 30.0
 """A pmtui subprocess still alive after this is killed (the test then fails, never hangs)."""
-
-JsonEvent = dict[str, Any]
-
-
-def task(number: str, title: str, script: str, extra: str = "") -> str:
-    return f"- [ ] {number} {title}{extra}\n  ```sh\n  {script}\n  ```\n"
-
-
-def json_events(out: str) -> list[JsonEvent]:
-    events = [json.loads(line) for line in out.splitlines()]
-    assert all("event" in event and "time" in event for event in events)
-    return events
-
-
-def finished(events: list[JsonEvent]) -> dict[str, JsonEvent]:
-    found = [event for event in events if event["event"] == "task_finished"]
-    by_task = {event["task"]: event for event in found}
-    assert len(by_task) == len(found), "exactly one task_finished per task"
-    return by_task
 
 
 def starts(events: list[JsonEvent], task_id: str) -> list[int]:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -16,26 +15,9 @@ import pytest
 from pmtui.engine.events import Event, RunFinished
 from pmtui.engine.runner import run_plan
 from pmtui.project import load_project
-from tests.cli_support import run, write
+from tests.cli_support import finished, json_events, run, task, write
 
 FAST_RETRY = '[conflicts]\nretry_delay = "0.05s"\n'
-
-
-def task(number: str, title: str, script: str, extra: str = "") -> str:
-    return f"- [ ] {number} {title}{extra}\n  ```sh\n  {script}\n  ```\n"
-
-
-def json_events(out: str) -> list[dict[str, Any]]:
-    events = [json.loads(line) for line in out.splitlines()]
-    assert all("event" in event and "time" in event for event in events)
-    return events
-
-
-def finished(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    found = [event for event in events if event["event"] == "task_finished"]
-    by_task = {event["task"]: event for event in found}
-    assert len(by_task) == len(found), "exactly one task_finished per task"
-    return by_task
 
 
 def test_a_plan_with_a_dependency_runs_to_exit_0(
