@@ -53,3 +53,16 @@ def test_pmtui_check_runs_without_importing_textual(tmp_path: Path) -> None:
     loaded = imported_modules(statement)
     assert "pmtui.project" in loaded
     assert "textual" not in loaded
+
+
+def test_a_headless_live_run_never_imports_textual(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.md"
+    plan.write_text("## Phase 1\n- [ ] 1.1 Do it\n  ```sh\n  echo hi\n  ```\n", encoding="utf-8")
+    statement = (
+        "import contextlib, io\nfrom pmtui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['run', {str(plan)!r}, '--no-ui'])\nassert code == 0, code"
+    )
+    loaded = imported_modules(statement)
+    assert "pmtui.engine.runner" in loaded
+    assert "textual" not in loaded
