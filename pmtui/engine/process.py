@@ -22,20 +22,16 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from subprocess import DEVNULL, PIPE, STDOUT
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 import anyio
-import psutil
 from anyio.abc import ByteReceiveStream, ByteSendStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from pmtui.config.units import format_duration
+from pmtui.engine.child import Child
+from pmtui.engine.groups import GRACE_S, KILL_WAIT_S, kill_group
 
-GRACE_S = 2.0
-"""Seconds between SIGTERM and SIGKILL to a process group (DESIGN.md §5)."""
-KILL_WAIT_S = 1.0
-"""Seconds to wait for a SIGKILLed group to be gone before giving up on it."""
 MAX_LINE = 1 << 20
 """Output lines longer than 1 MiB are delivered in pieces of at most this many bytes."""
 TAIL_LINES = 200
@@ -50,8 +46,6 @@ PLACEHOLDERS = ("prompt", "prompt_file", "script", "task_id", "workdir", "plan")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PROGRESS = re.compile(r"::progress::\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))%?(?:\s+(.*?))?\s*")
 _LOG_BUFFER = 1 << 16
-_POLL_FIRST_S = 0.002
-_POLL_MAX_S = 0.05
 
 
 def render_argv(command: Sequence[str], values: Mapping[str, str]) -> list[str]:
@@ -212,123 +206,6 @@ class StopRequest:
 LineHandler = Callable[[str], None]
 
 
-class _FdReceive(ByteReceiveStream):
-    """Reads a non-blocking pipe fd straight from the event loop (no transport, no thread)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        os.set_blocking(fd, False)
-
-    async def receive(self, max_bytes: int = 65536) -> bytes:
-        while True:
-            try:
-                data = os.read(self.fd, max_bytes)
-            except BlockingIOError:
-                await anyio.wait_readable(self.fd)
-                continue
-            if not data:
-                raise anyio.EndOfStream
-            return data
-
-    async def aclose(self) -> None:
-        return None
-
-
-class _FdSend(ByteSendStream):
-    """Writes a non-blocking pipe (the prompt on an agent's stdin); `aclose` closes it, so
-    the agent sees the end of its input."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self.pipe = pipe
-        self.fd = pipe.fileno()
-        os.set_blocking(self.fd, False)
-
-    async def send(self, item: bytes) -> None:
-        view = memoryview(item)
-        while view:
-            try:
-                written = os.write(self.fd, view)
-            except BlockingIOError:
-                await anyio.wait_writable(self.fd)
-                continue
-            except BrokenPipeError:
-                raise anyio.BrokenResourceError from None
-            view = view[written:]
-
-    async def aclose(self) -> None:
-        with contextlib.suppress(OSError):
-            self.pipe.close()
-
-
-class _Child:
-    """One spawned agent: `subprocess.Popen` driven from the loop by file descriptors.
-
-    Spawning is the hot path of short tasks (NOTES.md): asyncio's subprocess transports, its
-    child watcher and anyio's stream wrappers cost as much again as the spawn itself. Here
-    the output pipe is read when the loop says it is readable and the exit is seen through
-    a pidfd, so a short task costs little more than its `fork_exec`.
-    """
-
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
-        assert popen.stdout is not None
-        self.popen = popen
-        self.pid = popen.pid
-        self.stdout = _FdReceive(popen.stdout.fileno())
-        self.stdin = _FdSend(popen.stdin) if popen.stdin is not None else None
-        self._pidfd: int | None = None
-        with contextlib.suppress(OSError, AttributeError):
-            self._pidfd = os.pidfd_open(popen.pid)
-
-    @classmethod
-    def spawn(cls, spec: AttemptSpec) -> _Child:
-        popen = subprocess.Popen(
-            list(spec.argv),
-            stdin=DEVNULL if spec.stdin is None else PIPE,
-            stdout=PIPE,
-            stderr=STDOUT,
-            cwd=spec.cwd,
-            env={**os.environ, **spec.env},
-            start_new_session=True,
-        )
-        return cls(popen)
-
-    async def wait(self) -> int:
-        """Wait for the exit (without reaping others' children); the return code."""
-        if self.popen.returncode is not None:
-            return self.popen.returncode
-        if self._pidfd is not None:
-            await anyio.wait_readable(self._pidfd)
-            return self.popen.wait()
-        delay = _POLL_FIRST_S  # no pidfd (old kernel): poll without blocking the loop
-        while (code := self.popen.poll()) is None:
-            await anyio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX_S)
-        return code
-
-    @property
-    def reaped(self) -> bool:
-        """Whether its exit status was collected."""
-        return self.popen.returncode is not None
-
-    async def aclose(self) -> None:
-        """Reap the process and close its pipes and pidfd."""
-        try:
-            await self.wait()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Close its pipes and pidfd."""
-        for stream in (self.popen.stdout, self.popen.stdin):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        if self._pidfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = None
-
-
 async def run_attempt(
     spec: AttemptSpec,
     *,
@@ -361,7 +238,7 @@ async def run_attempt(
         if not spec.argv:
             return _not_started("exit 127: empty command", started_at, clock, killed=False)
         try:
-            process = _Child.spawn(spec)
+            process = Child.spawn(spec)
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             reason = _spawn_failure(error, spec.argv, spec.cwd)
             return _not_started(reason, started_at, clock, killed=False)
@@ -402,7 +279,7 @@ async def run_attempt(
 
 
 async def _supervise(
-    process: _Child,
+    process: Child,
     spec: AttemptSpec,
     output: _Output,
     stop: StopRequest | None,
@@ -554,69 +431,6 @@ class _FlushingReceive(ByteReceiveStream):
 
     async def aclose(self) -> None:
         await self._stream.aclose()
-
-
-def signal_group(pgid: int, signum: int) -> bool:
-    """Send a signal to every process of a group.
-
-    Returns:
-        False when the group is gone or none of its processes may be signalled.
-    """
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process group has a process that is not a zombie."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    # Zombies are members until reaped, and orphans may never be (a container's PID 1).
-    for pid in psutil.pids():
-        try:
-            if os.getpgid(pid) == pgid and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                return True
-        except (OSError, psutil.Error):
-            continue
-    return False
-
-
-async def kill_group(pgid: int, grace_s: float = GRACE_S) -> str | None:
-    """End every process of a group: SIGTERM, up to `grace_s` to exit, then SIGKILL.
-
-    Safe to call on a group that is gone. Stopped processes (a hard pause) get SIGCONT too,
-    so they can act on the SIGTERM.
-
-    Returns:
-        The last signal sent (`SIGTERM` or `SIGKILL`); None when there was nothing to signal.
-    """
-    if not signal_group(pgid, signal.SIGTERM):
-        return None
-    signal_group(pgid, signal.SIGCONT)
-    if await _gone_within(pgid, grace_s):
-        return "SIGTERM"
-    signal_group(pgid, signal.SIGKILL)
-    await _gone_within(pgid, KILL_WAIT_S)
-    return "SIGKILL"
-
-
-async def _gone_within(pgid: int, seconds: float) -> bool:
-    """Poll until the group has no live process (True) or `seconds` have passed (False)."""
-    deadline = time.monotonic() + seconds
-    delay = _POLL_FIRST_S
-    while group_alive(pgid):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        await anyio.sleep(min(delay, remaining))
-        delay = min(delay * 2, _POLL_MAX_S)
-    return True
 
 
 def _signal_name(number: int) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from pmtui.engine.process import group_alive, kill_group
+from pmtui.engine.groups import group_alive, kill_group
 from pmtui.engine.recording import RunRecorder
 from pmtui.engine.runner import Continuation
 from pmtui.plan.model import Task

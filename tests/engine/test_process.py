@@ -21,14 +21,13 @@ import anyio
 import psutil
 import pytest
 
+from pmtui.engine.groups import group_alive, kill_group
 from pmtui.engine.process import (
     MAX_LINE,
     TAIL_LINES,
     AttemptResult,
     AttemptSpec,
     StopRequest,
-    group_alive,
-    kill_group,
     parse_progress,
     render_argv,
     run_attempt,
