@@ -15,6 +15,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ascii", action="store_true", help="plain ASCII output (no emoji or box glyphs)"
     )
+    run.add_argument(
+        "--theme", metavar="NAME", help="the monitor's theme (pmtui-dark, pmtui-light, ...)"
+    )
     halting = run.add_mutually_exclusive_group()
     halting.add_argument(
         "--keep-going",
@@ -168,6 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="JSON lines of events on stdout")
     demo.add_argument("--ascii", action="store_true", help="plain ASCII output")
+    demo.add_argument("--no-ui", action="store_true", help="readable lines, not the monitor")
+    demo.add_argument("--theme", metavar="NAME", help="the monitor's theme")
     demo.set_defaults(
         max_parallel=None,
         fail_fast=False,
@@ -245,7 +251,8 @@ def _live_run(
     arguments: argparse.Namespace,
     agent_env: tuple[tuple[str, str], ...] = (),
 ) -> int:
-    """Run the plan live. Headless today (the monitor comes with the TUI)."""
+    """Run the plan live: in the monitor on a terminal, else (or with --no-ui, --json) as
+    readable lines. textual is imported only for the monitor."""
     from pmtui.report.headless import HeadlessOptions, run_headless  # lazily: the engine
 
     width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
@@ -260,8 +267,15 @@ def _live_run(
         ascii=arguments.ascii or not _utf8_output(),
         width=width,
         agent_env=agent_env,
+        resumable=arguments.command != "demo",
     )
-    return run_headless(project, plan, options)
+    if arguments.no_ui or arguments.json or not sys.stdout.isatty():
+        return run_headless(project, plan, options)
+    from pmtui.ui.live import run_tui  # lazily: textual costs a quarter of a second
+    from pmtui.ui.themes import wants_ascii
+
+    tui_ascii = arguments.ascii or wants_ascii(os.environ, sys.stdout.encoding)
+    return run_tui(project, plan, replace(options, ascii=tui_ascii), arguments.theme)
 
 
 def _utf8_output() -> bool:

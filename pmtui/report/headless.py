@@ -15,8 +15,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -33,6 +33,7 @@ from pmtui.report.lines import event_line, progress_line
 from pmtui.report.summary import render_agent_stats, render_summary_table
 from pmtui.report.view import RunView, plan_tasks
 from pmtui.scheduling.decisions import RunStatus
+from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.store.db import Store, StoreError, store_dir
 from pmtui.store.files import SourceError, find_repo_root
 
@@ -63,6 +64,8 @@ class HeadlessOptions:
     """Added to every agent's environment (`pmtui demo --speed` sets `PMTUI_DEMO_SPEED`)."""
     adopt_orphans: bool = True
     """Become a child subreaper to end descendants that left their group (process-wide)."""
+    resumable: bool = True
+    """Whether to tell how to resume an aborted run (not for the demo's temporary folder)."""
 
 
 def run_workdir(project: Project, plan: Path) -> Path:
@@ -121,18 +124,88 @@ class _PlanHistory:
             return []
 
 
-def run_headless(
-    project: Project,
-    plan: Path,
-    options: HeadlessOptions,
-    *,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
-    """Run the plan live and headless; returns the exit code of DESIGN.md §8."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
-    readable = err if options.as_json else out
+@dataclass
+class LiveRun:
+    """Everything a live run needs once the lock is held and the store is open; each front
+    end (these headless lines, the TUI) drives the same one."""
+
+    project: Project
+    plan: Path
+    options: HeadlessOptions
+    session: Session
+    workdir: Path
+    setup: SchedulerSetup
+    view: RunView
+    log_dir: Path
+    started: str
+    """The wall-clock start, ISO 8601 (JUnit's timestamp)."""
+    finals: list[TaskFinished] = field(default_factory=list)
+
+    def record(self, event: Event) -> None:
+        """Fold an event into the view (and keep each task's `task_finished`)."""
+        self.view.apply(event)
+        if isinstance(event, TaskFinished):
+            self.finals.append(event)
+
+    async def clean_up(self) -> list[str]:
+        """Kill what a dead run left behind (before `run`); one line per group killed."""
+        return [f"pmtui: {line}" for line in await kill_leftovers(self.session)]
+
+    async def run(self, emit: Callable[[Event], None], control: RunControl) -> RunFinished:
+        """Run the plan with the engine to its end."""
+        return await run_plan(
+            self.project,
+            emit=emit,
+            workdir=self.workdir,
+            run_id=self.session.run_id,
+            log_dir=self.log_dir,
+            control=control,
+            recorder=self.session.recorder,
+            continuation=self.session.continuation,
+            setup=self.setup,
+            agent_env=dict(self.options.agent_env),
+            adopt_orphans=self.options.adopt_orphans,
+        )
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should know before the run (the resume's findings)."""
+        return self.session.notes
+
+    def report(self, finished: RunFinished) -> str:
+        """The end of the run: summary table, agents, outcome, then `--update-plan` and
+        `--junit` done (their outcome in the text)."""
+        options = self.options
+        table = render_summary_table(
+            self.view, width=options.width, ascii=options.ascii, max_rows=SUMMARY_ROWS
+        )
+        agents = render_agent_stats(self.view, width=options.width, ascii=options.ascii)
+        parts = [f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, self.log_dir)}"]
+        if self.session.recorder.error is not None:
+            error = self.session.recorder.error
+            parts.append(
+                f"{error.path}: warning: the run store failed mid-run ({error.message}); "
+                "this run cannot be resumed\n"
+            )
+        elif finished.status == RunStatus.ABORTED.value and options.resumable:
+            parts.append(f"resume with: pmtui run {self.plan} --resume\n")
+        if options.update_plan:
+            parts.append(_tick_done(self.plan, self.finals, self.session))
+        if options.junit is not None:
+            parts.append(
+                _junit(
+                    self.project, options.junit, self.finals, finished, self.log_dir, self.started
+                )
+            )
+        return "".join(parts)
+
+
+def start_live_run(
+    project: Project, plan: Path, options: HeadlessOptions, err: TextIO
+) -> LiveRun | int:
+    """Check the working folder, take the lock, open the store and begin (or resume) the
+    run; an exit code (with the error written to `err`) when it cannot start."""
+    assert project.plan is not None and project.config is not None
     workdir = run_workdir(project, plan)
     if not workdir.is_dir():
         err.write(
@@ -141,7 +214,7 @@ def run_headless(
             '(a relative path starts at the plan\'s folder; "" means the repository root)\n'
         )
         return EXIT_CANNOT_START
-    slots = options.max_parallel or (project.config.pool.max_concurrent if project.config else 5)
+    slots = options.max_parallel or project.config.pool.max_concurrent
     try:
         logs = store_dir(workdir) / "logs"
         try:
@@ -161,46 +234,62 @@ def run_headless(
     except SessionError as error:
         err.write(f"{plan}: error: {error.message}\n    hint: {error.hint}\n")
         return EXIT_CANNOT_START
-    try:
-        return _run(project, plan, options, session, workdir, out, readable)
-    finally:
-        session.close()
-
-
-def _run(
-    project: Project,
-    plan: Path,
-    options: HeadlessOptions,
-    session: Session,
-    workdir: Path,
-    out: TextIO,
-    readable: TextIO,
-) -> int:
-    assert project.plan is not None and project.config is not None
     setup = project.scheduler_setup(
         options.max_parallel, options.fail_fast, history=_PlanHistory(session.store, plan)
     )
     view = RunView(plan_tasks(project.plan, project.config, setup.estimates, project.graph))
-    log_dir = workdir / ".pmtui" / "logs" / session.run_id
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    finals: list[TaskFinished] = []
+    return LiveRun(
+        project,
+        plan,
+        options,
+        session,
+        workdir,
+        setup,
+        view,
+        workdir / ".pmtui" / "logs" / session.run_id,
+        time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+
+
+def run_headless(
+    project: Project,
+    plan: Path,
+    options: HeadlessOptions,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the plan live and headless; returns the exit code of DESIGN.md §8."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    live = start_live_run(project, plan, options, err)
+    if isinstance(live, int):
+        return live
+    try:
+        return _run(live, out, err if options.as_json else out)
+    finally:
+        live.session.close()
+
+
+def _run(live: LiveRun, out: TextIO, readable: TextIO) -> int:
+    options = live.options
+    view = live.view
     control = RunControl()
     sinks = {id(out): _Sink(out, control), id(readable): _Sink(readable, control)}
     json_sink, text = sinks[id(out)], sinks[id(readable)]
-    for note in session.notes:
+    for note in live.notes:
         text.write(f"resume: {note}\n")
 
     def emit(event: Event) -> None:
-        view.apply(event)
+        live.record(event)
         if options.as_json:
             json_sink.write(json_line(event))
         line = event_line(event, ascii=options.ascii)
         if line is not None:
             text.write(line + "\n")
-        if isinstance(event, TaskFinished):
-            finals.append(event)
 
-    refresh_s = project.config.monitor.refresh_interval_s
+    assert live.project.config is not None
+    refresh_s = live.project.config.monitor.refresh_interval_s
 
     async def progress_lines() -> None:
         clock = time.monotonic()
@@ -221,8 +310,6 @@ def _run(
             )
 
     async def main() -> RunFinished:
-        for line in await kill_leftovers(session):
-            text.write(f"pmtui: {line}\n")
         async with anyio.create_task_group() as tasks:
 
             async def on_signals(*, task_status: anyio.abc.TaskStatus[None]) -> None:
@@ -239,45 +326,19 @@ def _run(
             await tasks.start(on_signals)
             if refresh_s > 0:
                 tasks.start_soon(progress_lines)
-            finished = await run_plan(
-                project,
-                emit=emit,
-                workdir=workdir,
-                run_id=session.run_id,
-                log_dir=log_dir,
-                control=control,
-                recorder=session.recorder,
-                continuation=session.continuation,
-                setup=setup,
-                agent_env=dict(options.agent_env),
-                adopt_orphans=options.adopt_orphans,
-            )
+            for line in await live.clean_up():
+                text.write(line + "\n")
+            finished = await live.run(emit, control)
             tasks.cancel_scope.cancel()
         return finished
 
     finished = anyio.run(main)
-    table = render_summary_table(
-        view, width=options.width, ascii=options.ascii, max_rows=SUMMARY_ROWS
-    )
-    agents = render_agent_stats(view, width=options.width, ascii=options.ascii)
-    text.write(f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, log_dir)}")
-    if session.recorder.error is not None:
-        error = session.recorder.error
-        text.write(
-            f"{error.path}: warning: the run store failed mid-run ({error.message}); "
-            "this run cannot be resumed\n"
-        )
-    elif finished.status == RunStatus.ABORTED.value:
-        text.write(f"resume with: pmtui run {plan} --resume\n")
-    if options.update_plan:
-        text.write(_tick_done(plan, finals, session))
-    if options.junit is not None:
-        text.write(_junit(project, options.junit, finals, finished, log_dir, started))
+    text.write(live.report(finished))
     if json_sink.gone or text.gone:
         with contextlib.suppress(OSError):
             sys.stderr.write(
                 "pmtui: the output was closed (its reader went away): the run was aborted, "
-                f"its state saved; continue it with: pmtui run {plan} --resume\n"
+                f"its state saved; continue it with: pmtui run {live.plan} --resume\n"
             )
     return RunStatus(finished.status).exit_code
 

@@ -150,6 +150,10 @@ class RunView:
         self.plan: str = ""
         self.slots: int = 0
         """The usable slots (after any boost)."""
+        self.base_slots: int = 0
+        """The normal slots (`run_started`); above them are the boost slots."""
+        self.slot_tasks: dict[int, str] = {}
+        """Slot number → the task that last started on it."""
         self.paused: bool = False
         self.last_time: float = 0.0
         """Time of the last event applied."""
@@ -188,6 +192,7 @@ class RunView:
         match event:
             case RunStarted():
                 self.run_id, self.plan, self.slots = event.run_id, event.plan, event.slots
+                self.base_slots = event.slots
             case TaskWaiting():
                 task = self._task(event.task)
                 self._leave_slot(task)
@@ -197,6 +202,7 @@ class RunView:
                 task = self._task(event.task)
                 task.status = TaskState.RUNNING
                 task.agent, task.slot, task.attempt = event.agent, event.slot, event.attempt
+                self.slot_tasks[event.slot] = event.task
                 task.started_at = event.time
                 task.percent, task.message = None, ""
                 task.estimated = task.reported = False

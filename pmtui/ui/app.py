@@ -1,0 +1,240 @@
+"""The full-screen monitor (DESIGN.md §8): the seed-001 box, the task table, the keys.
+
+The engine runs in the app's own event loop (a worker): its events update the `RunView` the
+widgets draw from, and the keys act on it through `RunControl`. Nothing here decides or
+starts anything. Without an engine the app shows a view as it is (snapshot tests).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import anyio
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.theme import Theme
+from textual.widgets import Footer
+
+from pmtui.engine.control import RunControl
+from pmtui.engine.events import Event, RunFinished
+from pmtui.report.view import RunView
+from pmtui.scheduling.decisions import RunStatus
+from pmtui.scheduling.scheduler import CommandRefused
+from pmtui.ui.screens.confirm import Confirm
+from pmtui.ui.themes import Glyphs
+from pmtui.ui.widgets.monitor import Monitor
+from pmtui.ui.widgets.tasks import TaskTable
+
+Engine = Callable[[Callable[[Event], None]], Awaitable[RunFinished]]
+"""Runs the plan, giving each event to the callback; returns the `run_finished` event."""
+
+REDRAW_S = 0.25
+"""Redraws are throttled to this: a flood of output events never makes keys lag."""
+
+EXIT_ABORTED = RunStatus.ABORTED.exit_code
+
+
+class PmtuiApp(App[int]):
+    """The live monitor of one run; its return value is the run's exit code."""
+
+    TITLE = "pmtui"
+    BINDINGS = [
+        Binding("p", "pause", "Pause/resume", id="pause"),
+        Binding("P", "hard_pause", "Hard pause", id="hard_pause"),
+        Binding("r", "retry", "Retry", id="retry"),
+        Binding("s", "skip", "Skip", id="skip"),
+        Binding("a", "abort", "Abort", id="abort"),
+        Binding("b", "boost", "Boost", id="boost"),
+        Binding("q", "quit_run", "Quit", id="quit"),
+        Binding("ctrl+c", "quit_run", "Quit", id="quit.ctrl_c", show=False, priority=True),
+    ]
+    CSS = """
+    Screen {
+        layout: vertical;
+    }
+    TaskTable {
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        view: RunView,
+        *,
+        glyphs: Glyphs,
+        control: RunControl | None = None,
+        engine: Engine | None = None,
+        phases: Mapping[str, str] | None = None,
+        clock: Callable[[], float] | None = None,
+        ascii: bool = False,  # noqa: A002
+        keymap: Mapping[str, str] | None = None,
+        theme: Theme | None = None,
+        notices: Sequence[str] = (),
+    ) -> None:
+        """A monitor of `view`.
+
+        Args:
+            view: The run's facts, updated by the engine's events.
+            glyphs: The theme's glyph set.
+            control: Where the keys' commands go (None: a view only).
+            engine: Started on mount; each of its events updates the view.
+            phases: Each task's phase name, by task id.
+            clock: Seconds since the run started (default: since the app started).
+            ascii: Plain ASCII in the monitor's title.
+            keymap: Binding id → key (`[keys]` of pmtui.toml).
+            theme: The Textual theme to show (default: Textual's own).
+            notices: Shown as notifications once the app is up (bad theme files, resume notes).
+        """
+        super().__init__()
+        self.view = view
+        self.glyphs = glyphs
+        self.control = control
+        self.engine = engine
+        self.phases = dict(phases or {})
+        started = time.monotonic()
+        self.clock = clock or (lambda: time.monotonic() - started)
+        self.ascii = ascii
+        self.keymap = dict(keymap or {})
+        self.chosen_theme = theme
+        self.notices = list(notices)
+        self.finished: RunFinished | None = None
+        self.quitting = False
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield Monitor(self.glyphs, ascii=self.ascii, id="monitor")
+        yield TaskTable(self.glyphs, self.phases, id="tasks")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.chosen_theme is not None:
+            self.register_theme(self.chosen_theme)
+            self.theme = self.chosen_theme.name
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for notice in self.notices:
+            self.notify(notice, timeout=10)
+        self.redraw()
+        self.set_interval(REDRAW_S, self.redraw_if_needed)
+        if self.engine is not None:
+            self.drive(self.engine)
+            self.watch_signals()
+
+    # ------------------------------------------------------------------ the run
+
+    @work(exclusive=True, group="engine")
+    async def drive(self, engine: Engine) -> None:
+        """Run the engine; when it ends, keep the summary on screen until `q`."""
+        finished = await engine(self.take_event)
+        self.finished = finished
+        self.redraw()
+        if self.quitting:
+            self.exit(EXIT_ABORTED if finished.status == RunStatus.ABORTED.value else 0)
+        else:
+            self.notify(f"run {finished.status}: press q to leave", timeout=30)
+
+    @work(group="signals")
+    async def watch_signals(self) -> None:
+        """SIGTERM and SIGHUP (the terminal went away) abort, as `a` does, without asking."""
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+            async for _ in signals:
+                self.abort_and_quit()
+
+    def take_event(self, event: Event) -> None:
+        """An event of the engine: update the view now, redraw at the next tick."""
+        self.view.apply(event)
+        self._dirty = True
+
+    def redraw_if_needed(self) -> None:
+        if self._dirty or self.view.running():
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the monitor and the table from the view."""
+        self._dirty = False
+        now = self.clock()
+        self.query_one(Monitor).update_from(self.view, now)
+        self.query_one(TaskTable).update_from(self.view, now)
+
+    # ------------------------------------------------------------------ keys
+
+    def _command(self, action: Callable[[RunControl], None]) -> None:
+        if self.control is None or self.finished is not None:
+            self.notify("the run has ended", severity="warning")
+            return
+        try:
+            action(self.control)
+        except CommandRefused as refused:
+            self.notify(str(refused), severity="warning")
+        self._dirty = True
+
+    def action_pause(self) -> None:
+        """Pause (config's pause_mode) or resume."""
+        self._command(lambda control: control.resume() if control.paused else control.pause())
+
+    def action_hard_pause(self) -> None:
+        """Pause and SIGSTOP the running agents, or resume them."""
+        self._command(
+            lambda control: control.resume() if control.paused else control.pause(hard=True)
+        )
+
+    def _selected(self) -> str | None:
+        task = self.query_one(TaskTable).selected_task()
+        if task is None:
+            self.notify("no task selected", severity="warning")
+        return task
+
+    def action_retry(self) -> None:
+        """Run the selected failed task again."""
+        task = self._selected()
+        if task is not None:
+            self._command(lambda control: control.retry(task))
+
+    def action_skip(self) -> None:
+        """Skip the selected task and its dependents."""
+        task = self._selected()
+        if task is not None:
+            self._command(lambda control: control.skip(task))
+
+    def action_boost(self) -> None:
+        """Open or close the emergency-boost slots."""
+        self._command(lambda control: control.boost())
+
+    def action_abort(self) -> None:
+        """Ask, then abort the run and quit (state saved, exit 130)."""
+        if self.finished is not None or self.control is None:
+            self.notify("the run has ended", severity="warning")
+            return
+        self.push_screen(
+            Confirm("Abort the run?\nEvery agent is stopped; the state is saved (--resume)."),
+            self._confirmed,
+        )
+
+    def action_quit_run(self) -> None:
+        """Leave: at once when the run has ended, else ask first (as abort)."""
+        if self.finished is not None:
+            self.exit(RunStatus(self.finished.status).exit_code)
+        elif self.control is None or self.engine is None:
+            self.exit(0)
+        else:
+            self.push_screen(
+                Confirm(
+                    "Quit while tasks run?\nThe run is aborted; its state is saved (--resume)."
+                ),
+                self._confirmed,
+            )
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.abort_and_quit()
+
+    def abort_and_quit(self) -> None:
+        """Abort the run; leave with 130 once every agent is stopped (at most seconds)."""
+        self.quitting = True
+        if self.finished is not None:
+            self.exit(RunStatus(self.finished.status).exit_code)
+        elif self.control is not None:
+            self.control.abort()

@@ -1,0 +1,72 @@
+"""`pmtui run` on a terminal: the live run shown in the monitor, its summary printed after.
+
+The same `LiveRun` as the headless front end (lock, store, resume, engine), so both show the
+same facts from the same events and end with the same exit code (DESIGN.md §8).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pmtui.engine.control import RunControl
+from pmtui.engine.events import Event, RunFinished, TaskFinished
+from pmtui.project import Project
+from pmtui.report.headless import HeadlessOptions, start_live_run
+from pmtui.scheduling.decisions import RunStatus
+from pmtui.ui.app import PmtuiApp
+from pmtui.ui.themes import load_themes, resolve_theme
+
+KEYS = ("pause", "hard_pause", "retry", "skip", "abort", "boost", "quit")
+"""The `[keys]` actions this monitor has so far (the others come with their screens)."""
+
+
+def run_tui(project: Project, plan: Path, options: HeadlessOptions, theme: str | None) -> int:
+    """Run the plan live in the monitor; returns the run's exit code."""
+    assert project.plan is not None and project.config is not None
+    live = start_live_run(project, plan, options, sys.stderr)
+    if isinstance(live, int):
+        return live
+    try:
+        themes, problems = load_themes()
+        spec, glyphs, warning = resolve_theme(
+            theme or project.config.monitor.theme, themes, ascii=options.ascii
+        )
+        notices = [problem.render() for problem in problems]
+        notices += [warning] if warning else []
+        notices += live.notes
+        control = RunControl()
+        result: list[RunFinished] = []
+
+        async def engine(emit: Callable[[Event], None]) -> RunFinished:
+            for line in await live.clean_up():
+                notices.append(line)
+
+            def forward(event: Event) -> None:
+                if isinstance(event, TaskFinished):
+                    live.finals.append(event)
+                emit(event)
+
+            finished = await live.run(forward, control)
+            result.append(finished)
+            return finished
+
+        app = PmtuiApp(
+            live.view,
+            glyphs=glyphs,
+            control=control,
+            engine=engine,
+            phases={task.id: project.plan.phases[task.phase].title for task in project.plan.tasks},
+            ascii=options.ascii,
+            keymap={action: key for action, key in project.config.keys.items() if action in KEYS},
+            theme=spec.theme,
+            notices=notices,
+        )
+        code = app.run()
+        if not result:  # the app ended first: the engine was cancelled, and so aborted
+            return RunStatus.ABORTED.exit_code
+        sys.stdout.write(live.report(result[0]))
+        return code if code is not None else RunStatus(result[0].status).exit_code
+    finally:
+        live.session.close()

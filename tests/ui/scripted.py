@@ -1,0 +1,70 @@
+"""A run told by scripted events, for the monitor's snapshots: no processes, no clock."""
+
+from __future__ import annotations
+
+from pmtui.engine import events as ev
+from pmtui.report.view import RunView, TaskInfo
+
+NOW = 42.0
+"""The fixed moment the snapshots show (seconds since the run started)."""
+
+TASKS = [
+    TaskInfo("1.1", "Compare OAuth providers", "product-manager", 6.0),
+    TaskInfo("1.2", "Write user stories", "babok-agent", 5.0),
+    TaskInfo("2.1", "Design the authorization-code flow", "architect-agent", 8.0, ("1.1",)),
+    TaskInfo("3.2", "Implement the OAuth client", "swebok-engineer", 15.0, ("2.1",)),
+    TaskInfo("3.3", "Add the linked-accounts model", "swebok-engineer", 10.0),
+    TaskInfo("5.1", "Unit-test the OAuth client", "qa-engineer", 9.0, ("3.2",)),
+    TaskInfo("5.6", "Load-test the callback", "performance-agent", 8.0),
+    TaskInfo("6.2", "Bump the version", "release-agent", 5.0, ("5.1",)),
+]
+
+PHASES = {
+    "1.1": "Discovery",
+    "1.2": "Discovery",
+    "2.1": "Design",
+    "3.2": "Build",
+    "3.3": "Build",
+    "5.1": "Verify",
+    "5.6": "Verify",
+    "6.2": "Release",
+}
+
+
+def scripted_view(*, paused: bool = False, boosted: bool = False) -> RunView:
+    """A run 42 s in: two done, one failed and retrying, three running, one waiting."""
+    view = RunView(TASKS)
+    script: list[ev.Event] = [
+        ev.RunStarted(0.0, "20261125-101500-ab12", "feature.md", len(TASKS), 5),
+        ev.TaskStarted(0.0, "1.1", "product-manager", 1, 1, "/repo"),
+        ev.TaskStarted(0.0, "1.2", "babok-agent", 2, 1, "/repo"),
+        ev.TaskFinished(6.0, "1.1", "done", 0, "", 1, 6.0),
+        ev.TaskStarted(6.0, "2.1", "architect-agent", 1, 1, "/repo"),
+        ev.TaskFinished(7.5, "1.2", "done", 0, "", 1, 7.5),
+        ev.TaskStarted(14.0, "3.3", "swebok-engineer", 2, 1, "/repo"),
+        ev.TaskFinished(15.0, "2.1", "done", 0, "", 1, 9.0),
+        ev.TaskStarted(15.0, "3.2", "swebok-engineer", 1, 1, "/repo"),
+        ev.TaskStarted(16.0, "5.6", "performance-agent", 3, 1, "/repo"),
+        ev.TaskRetrying(30.0, "5.6", 2, "retry", 5.0, "exit 1"),
+        ev.TaskWaiting(31.0, "6.2", "compatibility: release-agent waits for swebok-engineer"),
+        ev.TaskProgress(40.0, "3.2", 75.0, "Implementing features", False),
+        ev.TaskProgress(41.0, "3.3", 60.0, "", True),
+        ev.TaskStarted(41.5, "5.1", "qa-engineer", 3, 1, "/repo"),
+        ev.ResourcesSampled(
+            41.9,
+            4_000_000_000,
+            68.0,
+            False,
+            (
+                ev.TaskUsage("3.2", 212_000_000, 35.0, True),
+                ev.TaskUsage("3.3", 180_000_000, 12.0, False),
+                ev.TaskUsage("5.1", 120_000_000, 21.0, False),
+            ),
+        ),
+    ]
+    if boosted:
+        script.append(ev.BoostChanged(41.9, 8))
+    if paused:
+        script.append(ev.Paused(41.95))
+    view.apply_all(script)
+    return view

@@ -1,0 +1,266 @@
+"""Every key of the monitor, pressed in a real app over a real run: the effect is checked
+on the engine (what started, what runs, what the processes do), not only on the screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import psutil
+import pytest
+
+from pmtui.engine.control import RunControl
+from pmtui.engine.events import Event, RunFinished
+from pmtui.engine.runner import run_plan
+from pmtui.project import load_project
+from pmtui.report.view import RunView, plan_tasks
+from pmtui.ui.app import PmtuiApp
+from pmtui.ui.themes import Glyphs
+from pmtui.ui.widgets.tasks import TaskTable
+from tests.cli_support import task, write
+
+GATE = "while [ ! -e gate ]; do sleep 0.05; done"
+"""A task script that runs until the test creates the file `gate`."""
+
+
+class Run:
+    """A plan in `folder`, the monitor app over its live run, and what the engine said."""
+
+    def __init__(self, folder: Path, plan: str, config: str = "") -> None:
+        self.folder = folder
+        write(folder / "plan.md", plan)
+        if config:
+            write(folder / "pmtui.toml", config)
+        project = load_project(folder / "plan.md")
+        assert project.ok and project.plan is not None and project.config is not None
+        setup = project.scheduler_setup()
+        self.view = RunView(plan_tasks(project.plan, project.config, setup.estimates))
+        self.control = RunControl()
+        self.events: list[Event] = []
+
+        async def engine(emit: Callable[[Event], None]) -> RunFinished:
+            def both(event: Event) -> None:
+                self.events.append(event)
+                emit(event)
+
+            return await run_plan(
+                project,
+                emit=both,
+                workdir=folder,
+                run_id="ui-test",
+                log_dir=folder / "logs",
+                control=self.control,
+                tick_s=0.2,
+                setup=setup,
+            )
+
+        self.app = PmtuiApp(self.view, glyphs=Glyphs(), control=self.control, engine=engine)
+
+    def named(self, name: str, task_id: str | None = None) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if e.name == name and (task_id is None or getattr(e, "task", None) == task_id)
+        ]
+
+    def pids(self, task_id: str) -> list[int]:
+        """Pids a task printed as `::progress::1 pid N`."""
+        return [
+            int(e.message.split()[1])  # type: ignore[attr-defined]
+            for e in self.named("task_progress", task_id)
+            if e.message.startswith("pid ")  # type: ignore[attr-defined]
+        ]
+
+    def open_gate(self) -> None:
+        (self.folder / "gate").touch()
+
+
+async def until(pilot: object, condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the app run until `condition` holds (a bounded wait on a condition)."""
+    with anyio.fail_after(seconds):
+        while not condition():
+            await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+
+def select(app: PmtuiApp, task_id: str) -> None:
+    table = app.query_one(TaskTable)
+    table.move_cursor(row=table.get_row_index(task_id))
+
+
+ONE_GATED = "## Phase 1\n" + task("1.1", "Gated", f'echo "::progress::1 pid $$"; {GATE}')
+
+
+@pytest.mark.anyio
+async def test_p_pauses_so_no_task_starts_and_p_again_resumes(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED + task("1.2", "After", "exit 0", " (depends: 1.1)"))
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("p")
+        assert run.control.paused
+        await until(pilot, lambda: run.view.paused)
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("task_finished", "1.1")))
+        await pilot.pause(0.5)
+        assert run.named("task_started", "1.2") == [], "a task started while paused"
+        assert "PAUSED" in str(pilot.app.query_one("#monitor").render())
+        await pilot.press("p")
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        assert [e.task for e in run.named("task_started")] == ["1.1", "1.2"]  # type: ignore[attr-defined]
+        await pilot.press("q")
+    assert run.app.return_value == 0
+
+
+@pytest.mark.anyio
+async def test_shift_p_stops_the_agents_processes_until_resumed(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.pids("1.1")))
+        (pid,) = run.pids("1.1")
+        await pilot.press("P")
+        await until(pilot, lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED)
+        await pilot.press("P")
+        await until(pilot, lambda: psutil.Process(pid).status() != psutil.STATUS_STOPPED)
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+    assert run.app.return_value == 0
+
+
+@pytest.mark.anyio
+async def test_s_skips_the_selected_running_task_and_its_dependents(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED + task("1.2", "After", "exit 0", " (depends: 1.1)"))
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.pids("1.1")))
+        (pid,) = run.pids("1.1")
+        select(run.app, "1.1")
+        await pilot.press("s")
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        ends = {e.task: e for e in run.named("task_finished")}  # type: ignore[attr-defined]
+        assert ends["1.1"].status == "skipped" and ends["1.1"].reason == "skipped by user"  # type: ignore[attr-defined]
+        assert ends["1.2"].status == "skipped"  # type: ignore[attr-defined]
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+        await pilot.press("q")
+    assert run.app.return_value == 0  # skipped is not a failure (DESIGN.md §8)
+
+
+@pytest.mark.anyio
+async def test_r_retries_the_selected_failed_task(tmp_path: Path) -> None:
+    plan = "## Phase 1\n" + task("1.1", "Flaky", "test -e fixed", " (retries: 0)")
+    run = Run(tmp_path, plan + task("1.2", "Open", GATE))
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_finished", "1.1")))
+        (tmp_path / "fixed").touch()
+        select(run.app, "1.1")
+        await pilot.press("r")
+        await until(pilot, lambda: len(run.named("task_finished", "1.1")) == 2)
+        assert [e.attempt for e in run.named("task_started", "1.1")] == [1, 2]  # type: ignore[attr-defined]
+        assert run.named("task_finished", "1.1")[-1].status == "done"  # type: ignore[attr-defined]
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+    assert run.app.return_value == 0
+
+
+@pytest.mark.anyio
+async def test_r_on_a_task_that_did_not_fail_is_refused_with_a_notice(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        select(run.app, "1.1")
+        await pilot.press("r")
+        assert any("only a failed" in n.message for n in run.app._notifications)
+        assert len(run.named("task_started", "1.1")) == 1
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_b_opens_the_boost_slots_and_b_again_closes_them(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("b")
+        assert run.control.boosted
+        await until(pilot, lambda: run.view.slots == 8)
+        assert "[8+:" in str(pilot.app.query_one("#monitor").render())
+        await pilot.press("b")
+        await until(pilot, lambda: run.view.slots == 5)
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_a_then_y_aborts_kills_every_process_and_exits_130(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED + task("1.2", "Also", f'echo "::progress::1 pid $$"; {GATE}'))
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(run.pids("1.1") + run.pids("1.2")) == 2)
+        pids = run.pids("1.1") + run.pids("1.2")
+        await pilot.press("a")
+        await pilot.press("y")
+        await until(pilot, lambda: bool(run.named("run_finished")))
+    assert run.app.return_value == 130
+    assert run.named("run_finished")[0].status == "aborted"  # type: ignore[attr-defined]
+    assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == "zombie" for p in pids)
+
+
+@pytest.mark.anyio
+async def test_a_then_n_keeps_the_run_going(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("a")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert run.named("run_finished") == []
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        assert run.named("run_finished")[0].status == "ok"  # type: ignore[attr-defined]
+        await pilot.press("q")
+    assert run.app.return_value == 0
+
+
+@pytest.mark.anyio
+async def test_q_while_running_asks_and_enter_confirms_the_abort(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.pids("1.1")))
+        (pid,) = run.pids("1.1")
+        await pilot.press("q")
+        await pilot.press("escape")
+        assert run.named("run_finished") == []
+        await pilot.press("q")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(run.named("run_finished")))
+    assert run.app.return_value == 130
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+@pytest.mark.anyio
+async def test_after_the_run_q_leaves_at_once_with_the_runs_exit_code(tmp_path: Path) -> None:
+    run = Run(
+        tmp_path, "## Phase 1\n" + task("1.1", "Fails", "exit 3"), "[conflicts]\nmax_retries = 0\n"
+    )
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        assert "FINISHED: failed" in str(pilot.app.query_one("#monitor").render())
+        await pilot.press("q")
+    assert run.app.return_value == 1
+
+
+@pytest.mark.anyio
+async def test_keys_follow_the_keymap_of_the_config(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    run.app.keymap = {"pause": "z"}
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("p")
+        assert not run.control.paused
+        await pilot.press("z")
+        assert run.control.paused
+        await pilot.press("z")
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
