@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
-from textual import work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.theme import Theme
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from pmtui.engine.control import RunControl
 from pmtui.engine.events import Event, RunFinished
+from pmtui.report.lines import event_line
 from pmtui.report.view import RunView
 from pmtui.scheduling.decisions import RunStatus
 from pmtui.scheduling.scheduler import CommandRefused
+from pmtui.ui.commands import MonitorCommands
 from pmtui.ui.screens.confirm import Confirm
 from pmtui.ui.themes import Glyphs
 from pmtui.ui.widgets.monitor import Monitor
@@ -36,6 +39,9 @@ REDRAW_S = 0.25
 
 EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
+EVENT_LINES = 5_000
+"""Event lines kept for the event log screen."""
+
 
 class PmtuiApp(App[int]):
     """The live monitor of one run; its return value is the run's exit code."""
@@ -48,15 +54,25 @@ class PmtuiApp(App[int]):
         Binding("s", "skip", "Skip", id="skip"),
         Binding("a", "abort", "Abort", id="abort"),
         Binding("b", "boost", "Boost", id="boost"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("t", "theme", "Theme", id="theme", show=False),
         Binding("q", "quit_run", "Quit", id="quit"),
         Binding("ctrl+c", "quit_run", "Quit", id="quit.ctrl_c", show=False, priority=True),
     ]
+    COMMANDS = App.COMMANDS | {MonitorCommands}
     CSS = """
     Screen {
         layout: vertical;
     }
     TaskTable {
         height: 1fr;
+    }
+    #filter {
+        dock: bottom;
+        display: none;
+    }
+    #filter.shown {
+        display: block;
     }
     """
 
@@ -73,6 +89,7 @@ class PmtuiApp(App[int]):
         keymap: Mapping[str, str] | None = None,
         theme: Theme | None = None,
         notices: Sequence[str] = (),
+        themes: Sequence[Theme] = (),
     ) -> None:
         """A monitor of `view`.
 
@@ -87,6 +104,7 @@ class PmtuiApp(App[int]):
             keymap: Binding id → key (`[keys]` of pmtui.toml).
             theme: The Textual theme to show (default: Textual's own).
             notices: Shown as notifications once the app is up (bad theme files, resume notes).
+            themes: The colour themes `t` cycles through.
         """
         super().__init__()
         self.view = view
@@ -100,6 +118,9 @@ class PmtuiApp(App[int]):
         self.keymap = dict(keymap or {})
         self.chosen_theme = theme
         self.notices = list(notices)
+        self.themes_to_cycle = list(themes)
+        self.event_lines: deque[str] = deque(maxlen=EVENT_LINES)
+        """The readable line of each event (the event log screen), the newest last."""
         self.finished: RunFinished | None = None
         self.quitting = False
         self._dirty = True
@@ -107,9 +128,12 @@ class PmtuiApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Monitor(self.glyphs, ascii=self.ascii, id="monitor")
         yield TaskTable(self.glyphs, self.phases, id="tasks")
+        yield Input(placeholder="filter tasks: id, title, agent, status…", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
+        for theme in self.themes_to_cycle:
+            self.register_theme(theme)
         if self.chosen_theme is not None:
             self.register_theme(self.chosen_theme)
             self.theme = self.chosen_theme.name
@@ -146,6 +170,9 @@ class PmtuiApp(App[int]):
     def take_event(self, event: Event) -> None:
         """An event of the engine: update the view now, redraw at the next tick."""
         self.view.apply(event)
+        line = event_line(event, ascii=self.ascii)
+        if line is not None:
+            self.event_lines.append(line)
         self._dirty = True
 
     def redraw_if_needed(self) -> None:
@@ -226,6 +253,41 @@ class PmtuiApp(App[int]):
                 ),
                 self._confirmed,
             )
+
+    def action_filter(self) -> None:
+        """Show the filter field under the table (enter keeps the filter, escape clears it)."""
+        field = self.query_one("#filter", Input)
+        field.add_class("shown")
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, changed: Input.Changed) -> None:
+        self.query_one(TaskTable).set_filter(changed.value, self.view, self.clock())
+
+    @on(Input.Submitted, "#filter")
+    def filter_kept(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not field.value:
+            field.remove_class("shown")
+        self.query_one(TaskTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        field = self.query_one("#filter", Input)
+        if event.key == "escape" and field.has_focus:
+            field.value = ""
+            field.remove_class("shown")
+            self.query_one(TaskTable).focus()
+            event.stop()
+
+    def action_theme(self) -> None:
+        """Switch to the next colour theme."""
+        names = [theme.name for theme in self.themes_to_cycle]
+        if not names:
+            self.notify("no other theme", severity="warning")
+            return
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
 
     def _confirmed(self, yes: bool | None) -> None:
         if yes:

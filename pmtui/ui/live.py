@@ -18,7 +18,7 @@ from pmtui.scheduling.decisions import RunStatus
 from pmtui.ui.app import PmtuiApp
 from pmtui.ui.themes import load_themes, resolve_theme
 
-KEYS = ("pause", "hard_pause", "retry", "skip", "abort", "boost", "quit")
+KEYS = ("pause", "hard_pause", "retry", "skip", "abort", "boost", "theme", "quit")
 """The `[keys]` actions this monitor has so far (the others come with their screens)."""
 
 
@@ -62,6 +62,7 @@ def run_tui(project: Project, plan: Path, options: HeadlessOptions, theme: str |
             keymap={action: key for action, key in project.config.keys.items() if action in KEYS},
             theme=spec.theme,
             notices=notices,
+            themes=[theme.theme for theme in themes.values() if theme.theme is not None],
         )
         code = app.run()
         if not result:  # the app ended first: the engine was cancelled, and so aborted

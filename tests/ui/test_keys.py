@@ -264,3 +264,73 @@ async def test_keys_follow_the_keymap_of_the_config(tmp_path: Path) -> None:
         run.open_gate()
         await until(pilot, lambda: bool(run.named("run_finished")))
         await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_slash_filters_the_task_table_and_escape_clears_it(tmp_path: Path) -> None:
+    plan = ONE_GATED + task("1.2", "Other work", "exit 0") + task("1.3", "More", "exit 0")
+    run = Run(tmp_path, plan)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(run.named("task_finished")) == 2)
+        table = run.app.query_one(TaskTable)
+        assert table.row_count == 3
+        await pilot.press("slash")
+        for key in "other":
+            await pilot.press(key)
+        assert table.row_count == 1 and table.selected_task() == "1.2"
+        await pilot.press("enter")
+        assert table.row_count == 1 and table.has_focus
+        await pilot.press("slash")
+        await pilot.press("escape")
+        assert table.row_count == 3
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_t_cycles_the_themes(tmp_path: Path) -> None:
+    from pmtui.ui.themes import load_themes
+
+    run = Run(tmp_path, ONE_GATED)
+    themes, _ = load_themes()
+    run.app.themes_to_cycle = [spec.theme for spec in themes.values() if spec.theme is not None]
+    names = [theme.name for theme in run.app.themes_to_cycle]
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        first = run.app.theme
+        assert first in names
+        await pilot.press("t")
+        assert run.app.theme in names and run.app.theme != first
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_the_command_palette_pauses_the_run(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("ctrl+p")
+        for key in "pause":
+            await pilot.press(key)
+        await pilot.pause(0.3)  # the palette searches in the background
+        await pilot.press("enter")
+        await until(pilot, lambda: run.control.paused)
+        await pilot.press("p")
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_the_event_log_keeps_a_readable_line_per_event(tmp_path: Path) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        lines = list(run.app.event_lines)
+        assert any("start   1.1" in line for line in lines)
+        assert lines[-1].split()[2] == "finish"
+        await pilot.press("q")

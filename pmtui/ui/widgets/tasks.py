@@ -38,7 +38,18 @@ class TaskTable(DataTable[str]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.glyphs = glyphs
         self.phases = phases
+        self.filter_text = ""
+        """Only tasks whose id, title, agent, status or phase contain it are shown."""
         self._shown: dict[str, tuple[str, ...]] = {}
+
+    def set_filter(self, text: str, view: RunView, now: float) -> None:
+        """Show only the tasks matching `text` (case-insensitive; "" shows all)."""
+        if text.strip().lower() == self.filter_text:
+            return
+        self.filter_text = text.strip().lower()
+        self.clear()
+        self._shown = {}
+        self.update_from(view, now)
 
     def on_mount(self) -> None:
         for label, key, width in COLUMNS:
@@ -55,6 +66,11 @@ class TaskTable(DataTable[str]):
         """Add rows for new tasks and change the cells that changed."""
         for task in view.tasks:
             cells = self._cells(view, task, now)
+            if self.filter_text and self.filter_text not in " ".join(cells).lower():
+                if task.id in self._shown:
+                    self.remove_row(task.id)
+                    del self._shown[task.id]
+                continue
             shown = self._shown.get(task.id)
             if shown is None:
                 self.add_row(*cells, key=task.id)
