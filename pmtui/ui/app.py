@@ -11,22 +11,34 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import anyio
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, Input
+from textual.widgets import DataTable, Footer, Input
 
 from pmtui.engine.control import RunControl
 from pmtui.engine.events import Event, RunFinished
+from pmtui.plan.graph import PlanGraph
 from pmtui.report.lines import event_line
+from pmtui.report.remaining import forecast_remaining
 from pmtui.report.view import RunView
 from pmtui.scheduling.decisions import RunStatus
 from pmtui.scheduling.scheduler import CommandRefused
+from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.ui.commands import MonitorCommands
+from pmtui.ui.screens.compare import CompareScreen
 from pmtui.ui.screens.confirm import Confirm
+from pmtui.ui.screens.events import EventLogScreen
+from pmtui.ui.screens.help import HelpScreen, binding_rows
+from pmtui.ui.screens.task_log import TaskLogScreen
+from pmtui.ui.screens.timeline import TimelineScreen
 from pmtui.ui.themes import Glyphs
 from pmtui.ui.widgets.monitor import Monitor
 from pmtui.ui.widgets.tasks import TaskTable
@@ -55,7 +67,12 @@ class PmtuiApp(App[int]):
         Binding("a", "abort", "Abort", id="abort"),
         Binding("b", "boost", "Boost", id="boost"),
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("enter", "logs", "Logs", id="logs"),
+        Binding("g", "gantt", "Gantt", id="gantt"),
+        Binding("c", "compare", "Compare", id="compare"),
+        Binding("e", "events", "Events", id="events", show=False),
         Binding("t", "theme", "Theme", id="theme", show=False),
+        Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_run", "Quit", id="quit"),
         Binding("ctrl+c", "quit_run", "Quit", id="quit.ctrl_c", show=False, priority=True),
     ]
@@ -90,6 +107,9 @@ class PmtuiApp(App[int]):
         theme: Theme | None = None,
         notices: Sequence[str] = (),
         themes: Sequence[Theme] = (),
+        log_dir: Path | None = None,
+        graph: PlanGraph | None = None,
+        setup: SchedulerSetup | None = None,
     ) -> None:
         """A monitor of `view`.
 
@@ -105,6 +125,8 @@ class PmtuiApp(App[int]):
             theme: The Textual theme to show (default: Textual's own).
             notices: Shown as notifications once the app is up (bad theme files, resume notes).
             themes: The colour themes `t` cycles through.
+            log_dir: Where the run writes `<task>.log` (the log screen follows it).
+            graph: The plan's graph and `setup` its rules: the timeline's forecast.
         """
         super().__init__()
         self.view = view
@@ -119,6 +141,9 @@ class PmtuiApp(App[int]):
         self.chosen_theme = theme
         self.notices = list(notices)
         self.themes_to_cycle = list(themes)
+        self.log_dir = log_dir
+        self.graph = graph
+        self.setup = setup
         self.event_lines: deque[str] = deque(maxlen=EVENT_LINES)
         """The readable line of each event (the event log screen), the newest last."""
         self.finished: RunFinished | None = None
@@ -173,6 +198,8 @@ class PmtuiApp(App[int]):
         line = event_line(event, ascii=self.ascii)
         if line is not None:
             self.event_lines.append(line)
+            if isinstance(self.screen, EventLogScreen):
+                self.screen.append(line)
         self._dirty = True
 
     def redraw_if_needed(self) -> None:
@@ -180,11 +207,96 @@ class PmtuiApp(App[int]):
             self.redraw()
 
     def redraw(self) -> None:
-        """Draw the monitor and the table from the view."""
+        """Draw the monitor, the table and the screen on top from the view."""
+        if not self.is_running:  # a timer firing while the app shuts down
+            return
         self._dirty = False
         now = self.clock()
-        self.query_one(Monitor).update_from(self.view, now)
-        self.query_one(TaskTable).update_from(self.view, now)
+        try:
+            self.query_one(Monitor).update_from(self.view, now)
+            self.query_one(TaskTable).update_from(self.view, now)
+        except NoMatches:
+            return
+        screen = self.screen
+        if isinstance(screen, CompareScreen):
+            screen.refresh_from(self.view)
+        elif isinstance(screen, TimelineScreen):
+            screen.refresh_from(self.view, now)
+        elif isinstance(screen, TaskLogScreen):
+            screen.update_task(
+                self.view.task(screen.task_view.id), self._dependencies(screen.task_view.id)
+            )
+
+    # ------------------------------------------------------------------ screens
+
+    def _toggle(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
+        """Show a screen, or go back from it when it is the one shown."""
+        if isinstance(self.screen, Confirm):
+            return  # a question is open: it is answered first
+        if isinstance(self.screen, kind):
+            self.pop_screen()
+            return
+        while len(self.screen_stack) > 1:  # one screen over the monitor at a time
+            self.pop_screen()
+        self.push_screen(make())
+
+    def _dependencies(self, task_id: str) -> list[tuple[str, str]]:
+        known = {task.id for task in self.view.tasks}
+        task = self.view.task(task_id)
+        return [
+            (dep, self.view.task(dep).status.value) for dep in task.depends or () if dep in known
+        ]
+
+    @on(DataTable.RowSelected, "#tasks")
+    def row_chosen(self) -> None:
+        """`enter` on the task table (the table takes the key before the app's binding)."""
+        self.action_logs()
+
+    def action_logs(self) -> None:
+        """The selected task's live log and its dependencies."""
+        if isinstance(self.screen, TaskLogScreen):
+            return
+        task_id = self._selected()
+        if task_id is None:
+            return
+        if self.log_dir is None:
+            self.notify("no logs: this view is not of a live run", severity="warning")
+            return
+        log = self.log_dir / f"{task_id}.log"
+        self._toggle(
+            TaskLogScreen,
+            lambda: TaskLogScreen(self.view.task(task_id), log, self._dependencies(task_id)),
+        )
+
+    def action_gantt(self) -> None:
+        """The timeline of the run so far, and the forecast of what remains."""
+        self._toggle(
+            TimelineScreen, lambda: TimelineScreen(self.view, self._forecast(), now=self.clock())
+        )
+
+    def _forecast(self) -> list[str] | None:
+        if self.graph is None or self.setup is None:
+            return None
+        now = self.clock()
+        done = {task.id for task in self.view.tasks if task.final}
+        running = {task.id: task.running_for(now) for task in self.view.running()}
+        text = forecast_remaining(
+            self.graph, self.setup, done, running_for=running, width=max(self.size.width - 4, 40)
+        )
+        return text.splitlines()
+
+    def action_compare(self) -> None:
+        """The agents compared: tasks, success, time, memory, CPU."""
+        self._toggle(CompareScreen, lambda: CompareScreen(self.view, self.glyphs))
+
+    def action_events(self) -> None:
+        """Every event of the run, as the headless lines."""
+        self._toggle(EventLogScreen, lambda: EventLogScreen(list(self.event_lines)))
+
+    def action_help(self) -> None:
+        """Every key, and what the glyphs mean."""
+        rows = binding_rows(self)
+        self._toggle(HelpScreen, lambda: HelpScreen(rows, self.glyphs))
 
     # ------------------------------------------------------------------ keys
 

@@ -18,8 +18,21 @@ from pmtui.scheduling.decisions import RunStatus
 from pmtui.ui.app import PmtuiApp
 from pmtui.ui.themes import load_themes, resolve_theme
 
-KEYS = ("pause", "hard_pause", "retry", "skip", "abort", "boost", "theme", "quit")
-"""The `[keys]` actions this monitor has so far (the others come with their screens)."""
+KEYS = (
+    "pause",
+    "hard_pause",
+    "retry",
+    "skip",
+    "abort",
+    "boost",
+    "logs",
+    "gantt",
+    "compare",
+    "theme",
+    "help",
+    "quit",
+)
+"""The `[keys]` actions of pmtui.toml: each is the id of one of the monitor's bindings."""
 
 
 def run_tui(project: Project, plan: Path, options: HeadlessOptions, theme: str | None) -> int:
@@ -63,6 +76,9 @@ def run_tui(project: Project, plan: Path, options: HeadlessOptions, theme: str |
             theme=spec.theme,
             notices=notices,
             themes=[theme.theme for theme in themes.values() if theme.theme is not None],
+            log_dir=live.log_dir,
+            graph=project.graph,
+            setup=live.setup,
         )
         code = app.run()
         if not result:  # the app ended first: the engine was cancelled, and so aborted

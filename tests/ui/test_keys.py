@@ -334,3 +334,74 @@ async def test_the_event_log_keeps_a_readable_line_per_event(tmp_path: Path) -> 
         assert any("start   1.1" in line for line in lines)
         assert lines[-1].split()[2] == "finish"
         await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_enter_shows_the_selected_tasks_live_log_and_escape_goes_back(
+    tmp_path: Path,
+) -> None:
+    from pmtui.ui.screens.task_log import TaskLogScreen
+
+    script = f'echo "first line"; echo "::progress::1 pid $$"; {GATE}; echo "after the gate"'
+    run = Run(tmp_path, "## Phase 1\n" + task("1.1", "Talks", script))
+    run.app.log_dir = tmp_path / "logs"
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.pids("1.1")))
+        select(run.app, "1.1")
+        await pilot.press("enter")
+        assert isinstance(run.app.screen, TaskLogScreen)
+        screen = run.app.screen
+        await until(pilot, lambda: "first line" in screen.lines)
+        run.open_gate()
+        await until(pilot, lambda: "after the gate" in screen.lines)
+        await pilot.press("escape")
+        assert not isinstance(run.app.screen, TaskLogScreen)
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("key", "screen_name"),
+    [
+        ("g", "TimelineScreen"),
+        ("c", "CompareScreen"),
+        ("e", "EventLogScreen"),
+        ("question_mark", "HelpScreen"),
+    ],
+)
+async def test_each_screen_opens_by_its_key_and_closes_by_it_again(
+    tmp_path: Path, key: str, screen_name: str
+) -> None:
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press(key)
+        assert type(run.app.screen).__name__ == screen_name
+        await pilot.press("p")  # the run's keys still act from another screen
+        assert run.control.paused
+        await pilot.press("p")
+        await pilot.press(key)
+        assert type(run.app.screen).__name__ == "Screen"
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+    assert run.app.return_value == 0
+
+
+@pytest.mark.anyio
+async def test_the_event_log_screen_follows_the_run(tmp_path: Path) -> None:
+    from pmtui.ui.screens.events import EventLogScreen
+
+    run = Run(tmp_path, ONE_GATED)
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(run.named("task_started", "1.1")))
+        await pilot.press("e")
+        screen = run.app.screen
+        assert isinstance(screen, EventLogScreen)
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.pause(0.1)
+        assert any(" finish " in line for line in screen.event_lines)
+        await pilot.press("escape")
+        await pilot.press("q")
