@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/makespan.py
 	$(BIN)/python bench/output_flood.py
+	$(BIN)/python bench/ui_flood.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

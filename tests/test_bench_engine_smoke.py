@@ -1,4 +1,5 @@
-"""The engine benchmarks (overhead, makespan, output flood) run end to end in quick mode.
+"""The engine and monitor benchmarks (overhead, makespan, output and UI floods) run end to end
+in quick mode.
 
 Each script runs in a subprocess, as a user runs it, on tiny sizes: it must exit 0 (no
 `--gate`, so a missed target is not a failure) and print its table. No timing is asserted.
@@ -56,7 +57,15 @@ def test_output_flood_quick_prints_rss_cpu_and_log_bytes() -> None:
     assert "target: peak RSS < 150 MB" in out and "target: flat" in out
 
 
-@pytest.mark.parametrize("script", ["overhead.py", "makespan.py", "output_flood.py"])
+def test_ui_flood_quick_prints_latencies_and_cpu() -> None:
+    out = _run("ui_flood.py", "--agents", "2", "--seconds", "2")
+    assert "2 agents flooding for 2s" in out
+    assert "start to first frame" in out and "key to screen (flooded)" in out
+    assert "event to screen" in out and "CPU, % of one core" in out
+    assert out.count("target:") == 3
+
+
+@pytest.mark.parametrize("script", ["overhead.py", "makespan.py", "output_flood.py", "ui_flood.py"])
 def test_gate_is_documented(script: str) -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH / script), "--help"],

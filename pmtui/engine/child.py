@@ -14,6 +14,7 @@ from subprocess import DEVNULL, PIPE, STDOUT
 from typing import IO, TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from pmtui.engine.groups import POLL_FIRST_S, POLL_MAX_S
@@ -38,6 +39,10 @@ class FdReceive(ByteReceiveStream):
                 continue
             if not data:
                 raise anyio.EndOfStream
+            # An agent that prints without pause keeps the pipe always readable: without a
+            # checkpoint here its reader would never yield, and it would starve the loop (the
+            # resource tick, the monitor, the keys).
+            await anyio.lowlevel.checkpoint()
             return data
 
     async def aclose(self) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import ByteReceiveStream, ByteSendStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
@@ -36,6 +37,8 @@ MAX_LINE = 1 << 20
 """Output lines longer than 1 MiB are delivered in pieces of at most this many bytes."""
 TAIL_LINES = 200
 """Lines kept in memory per attempt (the log file has them all)."""
+YIELD_EVERY_LINES = 64
+"""Lines handled in one go before the reader lets the rest of the loop run."""
 TAIL_LINE_CHARS = 4096
 """Longer lines are cut in the tail (not in the log), so the tail stays small."""
 MAX_ARG_BYTES = 128 * 1024 - 1
@@ -401,6 +404,10 @@ class _Output:
                 if raw or not continued:  # not the bare newline ending a cut line
                     self.deliver(raw)
                 continued = not ended
+                if self.count % YIELD_EVERY_LINES == 0:
+                    # Lines already buffered come without a wait: let the loop breathe
+                    # (keys, redraws, the tick) while an agent floods its output.
+                    await anyio.lowlevel.checkpoint()
         finally:
             self.log.flush()
             done.set()

@@ -308,7 +308,7 @@ class PmtuiApp(App[int]):
             action(self.control)
         except CommandRefused as refused:
             self.notify(str(refused), severity="warning")
-        self._dirty = True
+        self.redraw()  # a key shows its effect at once, not at the next throttled redraw
 
     def action_pause(self) -> None:
         """Pause (config's pause_mode) or resume."""

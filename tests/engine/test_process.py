@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import psutil
 import pytest
 
@@ -505,3 +506,29 @@ async def test_kill_group_ends_a_stopped_group_and_tolerates_a_gone_one(
     assert child.wait(timeout=SAFETY) == -signal.SIGTERM
     assert not group_alive(child.pid)
     assert await kill_group(child.pid) is None
+
+
+@pytest.mark.anyio
+async def test_a_flooding_agent_does_not_starve_the_rest_of_the_loop(tmp_path: Path) -> None:
+    """Output that is always ready to read must still let keys, redraws and the tick run."""
+    turns = 0
+    flooded = anyio.Event()
+
+    async def other_work() -> None:
+        nonlocal turns
+        while not flooded.is_set():
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(other_work)
+        result = await run_attempt(
+            AttemptSpec(
+                argv=["sh", "-c", "yes a-line-of-output | head -n 200000"],
+                cwd=tmp_path,
+                log_path=tmp_path / "flood.log",
+            )
+        )
+        flooded.set()
+    assert result.ok and result.lines == 200_000
+    assert turns > 1_000  # one turn per 64 lines at least; without it, a handful
