@@ -33,7 +33,11 @@ PHASES = {
 
 def scripted_view(*, paused: bool = False, boosted: bool = False) -> RunView:
     """A run 42 s in: two done, one failed and retrying, three running, one waiting."""
-    view = RunView(TASKS)
+    return RunView(TASKS).apply_all(script_events(paused=paused, boosted=boosted))
+
+
+def script_events(*, paused: bool = False, boosted: bool = False) -> list[ev.Event]:
+    """The events of `scripted_view`, in order."""
     script: list[ev.Event] = [
         ev.RunStarted(0.0, "20261125-101500-ab12", "feature.md", len(TASKS), 5),
         ev.TaskStarted(0.0, "1.1", "product-manager", 1, 1, "/repo"),
@@ -66,5 +70,4 @@ def scripted_view(*, paused: bool = False, boosted: bool = False) -> RunView:
         script.append(ev.BoostChanged(41.9, 8))
     if paused:
         script.append(ev.Paused(41.95))
-    view.apply_all(script)
-    return view
+    return script
