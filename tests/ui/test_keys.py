@@ -405,3 +405,28 @@ async def test_the_event_log_screen_follows_the_run(tmp_path: Path) -> None:
         assert any(" finish " in line for line in screen.event_lines)
         await pilot.press("escape")
         await pilot.press("q")
+
+
+@pytest.mark.anyio
+async def test_a_bad_theme_file_becomes_a_notification_not_a_crash(tmp_path: Path) -> None:
+    from pmtui.ui.themes import load_themes, resolve_theme
+
+    user = tmp_path / "themes"
+    user.mkdir()
+    write(user / "broken.toml", '[theme]\nname = "broken"\nprimary = "not a colour"\n')
+    themes, problems = load_themes(user)
+    spec, glyphs, warning = resolve_theme("broken", themes, ascii=False)
+    assert spec.name == "pmtui-dark" and warning is not None
+    notices = [problem.render() for problem in problems] + [warning]
+    run = Run(tmp_path, ONE_GATED)
+    run.app.notices = notices
+    run.app.chosen_theme = spec.theme
+    async with run.app.run_test(size=(120, 40)) as pilot:
+        shown = [notification.message for notification in run.app._notifications]
+        assert any(f"{user / 'broken.toml'}:3: error" in message for message in shown)
+        assert any("unknown theme 'broken'" in message for message in shown)
+        assert run.app.theme == "pmtui-dark"
+        run.open_gate()
+        await until(pilot, lambda: bool(run.named("run_finished")))
+        await pilot.press("q")
+    assert run.app.return_value == 0
