@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
 from pmtui.engine import events as ev
 from pmtui.report.view import RunView, TaskInfo
+from pmtui.ui.themes import load_themes, resolve_theme
 
 NOW = 42.0
 """The fixed moment the snapshots show (seconds since the run started)."""
@@ -71,3 +77,19 @@ def script_events(*, paused: bool = False, boosted: bool = False) -> list[ev.Eve
     if paused:
         script.append(ev.Paused(41.95))
     return script
+
+
+class Host(App[None]):
+    """Shows one screen, in pmtui's dark theme, over an empty default screen."""
+
+    def __init__(self, screen: Screen[Any]) -> None:
+        super().__init__()
+        self.shown = screen
+
+    def on_mount(self) -> None:
+        themes, _ = load_themes()
+        spec, _, _ = resolve_theme("pmtui-dark", themes, ascii=False)
+        assert spec.theme is not None
+        self.register_theme(spec.theme)
+        self.theme = spec.theme.name
+        self.push_screen(self.shown)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.app import App
 from textual.screen import Screen
 from textual.widgets import DataTable, Log
 
@@ -21,7 +20,7 @@ from pmtui.ui.screens.compare import UNKNOWN, CompareScreen, agent_cells
 from pmtui.ui.screens.events import EventLogScreen
 from pmtui.ui.screens.help import HelpScreen, binding_rows
 from pmtui.ui.themes import Glyphs, load_themes, resolve_theme
-from tests.ui.scripted import TASKS, scripted_view
+from tests.ui.scripted import TASKS, Host, scripted_view
 from tests.ui.test_snapshots import monitor
 
 SIZES = [(80, 24), (120, 40)]
@@ -61,22 +60,6 @@ EVENTS: list[ev.Event] = [
 def event_lines() -> list[str]:
     """The readable lines of `EVENTS`, as the app keeps them."""
     return [line for event in EVENTS if (line := event_line(event)) is not None]
-
-
-class Host(App[None]):
-    """Shows one screen, in pmtui's dark theme, over an empty default screen."""
-
-    def __init__(self, screen: Screen[Any]) -> None:
-        super().__init__()
-        self.shown = screen
-
-    def on_mount(self) -> None:
-        themes, _ = load_themes()
-        spec, _, _ = resolve_theme("pmtui-dark", themes, ascii=False)
-        assert spec.theme is not None
-        self.register_theme(spec.theme)
-        self.theme = spec.theme.name
-        self.push_screen(self.shown)
 
 
 def glyphs() -> Glyphs:

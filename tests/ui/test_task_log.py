@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.app import App, ComposeResult
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from pmtui.report.view import TaskView
 from pmtui.scheduling.states import TaskState
 from pmtui.ui.screens.task_log import KEEP_LINES, NO_OUTPUT, SearchHighlighter, TaskLogScreen
-from pmtui.ui.themes import load_themes, resolve_theme
-from tests.ui.scripted import scripted_view
+from tests.ui.scripted import Host, scripted_view
 
 SIZES = [(80, 24), (120, 40)]
 RUN = "20261125-101500-ab12"
@@ -26,24 +24,6 @@ OUTPUT = [
     "Running the unit tests: 12 passed",
     "::progress:: 75 Implementing features",
 ]
-
-
-class Host(App[None]):
-    """A bare app showing one task's log over a plain screen."""
-
-    def __init__(self, screen: TaskLogScreen) -> None:
-        super().__init__()
-        self.log_screen = screen
-
-    def compose(self) -> ComposeResult:
-        yield Label("the monitor")
-
-    def on_mount(self) -> None:
-        themes, _ = load_themes()
-        spec, _, _ = resolve_theme("pmtui-dark", themes, ascii=False)
-        self.register_theme(spec.theme)
-        self.theme = spec.theme.name
-        self.push_screen(self.log_screen)
 
 
 def task() -> TaskView:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from pmtui.engine import events as ev
 from pmtui.report.view import RunView
@@ -18,8 +17,7 @@ from pmtui.ui.screens.timeline import (
     render_timeline,
     run_bars,
 )
-from pmtui.ui.themes import load_themes, resolve_theme
-from tests.ui.scripted import NOW, TASKS, scripted_view
+from tests.ui.scripted import NOW, TASKS, Host, scripted_view
 
 SIZES = [(80, 24), (120, 40)]
 FORECAST = [
@@ -29,24 +27,6 @@ FORECAST = [
     "       └┬────────┬────────┬────────┬────────┬────────┬──",
     "        0s       5s       10s      15s      20s      25s",
 ]
-
-
-class Host(App[None]):
-    """A bare app showing the timeline over a plain screen."""
-
-    def __init__(self, screen: TimelineScreen) -> None:
-        super().__init__()
-        self.timeline = screen
-
-    def compose(self) -> ComposeResult:
-        yield Label("the monitor")
-
-    def on_mount(self) -> None:
-        themes, _ = load_themes()
-        spec, _, _ = resolve_theme("pmtui-dark", themes, ascii=False)
-        self.register_theme(spec.theme)
-        self.theme = spec.theme.name
-        self.push_screen(self.timeline)
 
 
 def chart_rows(lines: list[str]) -> list[str]:
