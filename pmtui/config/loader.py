@@ -137,7 +137,7 @@ class _Builder:
 
     def _report(self, index: int, path: KeyPath, message: str, hint: str) -> None:
         source = self.sources[index]
-        line = _key_line(source.text, path)
+        line = key_line(source.text, path)
         self.problems.append(Problem(source.path, line, 0, f"{'.'.join(path)}: {message}", hint))
 
     def _check_shape(self, data: dict[str, Any], index: int) -> bool:
@@ -235,7 +235,7 @@ class _Builder:
             index = self.origin.get(path)
             if index is None:
                 return (-1, 0)
-            return (index, _key_line(self.sources[index].text, path))
+            return (index, key_line(self.sources[index].text, path))
 
         return max(paths, key=written)
 
@@ -405,7 +405,7 @@ class _Builder:
         return keys
 
 
-def _key_line(text: str, path: KeyPath) -> int:
+def key_line(text: str, path: KeyPath) -> int:
     """The line where `path` is set in a TOML text (best effort; 1 if not found)."""
     table: KeyPath = ()
     best_line, best_length = 1, 0

@@ -45,7 +45,7 @@ _DECIMALS = 3
 
 
 @dataclass(frozen=True, slots=True)
-class _Scale:
+class Scale:
     """Maps seconds to the chart's columns: column `i` covers `[i, i + 1) × per_column`."""
 
     columns: int
@@ -73,19 +73,21 @@ def render_gantt(forecast: Forecast, width: int) -> str:
         return "(no task to run: every task is done already)\n"
     width = max(width, MIN_WIDTH)
     slots = sorted({attempt.slot for attempt in attempts})
-    labels = {slot: _slot_label(slot, forecast.slots) for slot in slots}
+    labels = {slot: slot_label(slot, forecast.slots) for slot in slots}
     label_width = max(len(label) for label in labels.values())
     columns = width - label_width - 2  # " │" between label and chart
     makespan = max(forecast.makespan_s, max(attempt.end_s for attempt in attempts))
-    scale = _Scale(columns, makespan / columns if makespan > 0 else 0.0)
+    scale = Scale(columns, makespan / columns if makespan > 0 else 0.0)
 
     rows: dict[int, list[str]] = {slot: [" "] * columns for slot in slots}
     drawn_to: dict[int, int] = defaultdict(int)
     for attempt in attempts:
-        drawn_to[attempt.slot] = _draw(rows[attempt.slot], attempt, scale, drawn_to[attempt.slot])
+        drawn_to[attempt.slot] = draw_bar(
+            rows[attempt.slot], attempt, scale, drawn_to[attempt.slot]
+        )
 
     lines = [f"{labels[slot]:<{label_width}} │{''.join(rows[slot]).rstrip()}" for slot in slots]
-    lines.extend(_axis(scale, makespan, label_width))
+    lines.extend(axis_lines(scale, makespan, label_width))
     lines.extend(_wrap(_legend(attempts, forecast.slots), " " * (label_width + 2), width))
     # Only a legend note wider than a narrow terminal can overflow; cut it rather than wrap.
     return "\n".join(_fit(line, width) for line in lines) + "\n"
@@ -95,7 +97,7 @@ def _fit(line: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + TRUNCATED
 
 
-def _slot_label(slot: int, normal_slots: int) -> str:
+def slot_label(slot: int, normal_slots: int) -> str:
     return f"boost {slot}" if slot > normal_slots else f"slot {slot}"
 
 
@@ -109,7 +111,7 @@ def _bar_text(attempt: ScheduledAttempt) -> tuple[str, str]:
     return name, FAILED
 
 
-def _draw(row: list[str], attempt: ScheduledAttempt, scale: _Scale, drawn_to: int) -> int:
+def draw_bar(row: list[str], attempt: ScheduledAttempt, scale: Scale, drawn_to: int) -> int:
     """Draw one bar into its row; return the first column after it.
 
     A bar ends in its fill, `…` or is a lone mark, so two bars side by side never read as
@@ -135,7 +137,7 @@ def _draw(row: list[str], attempt: ScheduledAttempt, scale: _Scale, drawn_to: in
     return end
 
 
-def _axis(scale: _Scale, makespan: float, label_width: int) -> list[str]:
+def axis_lines(scale: Scale, makespan: float, label_width: int) -> list[str]:
     """The axis line with its ticks and the line of tick labels under it."""
     line = ["─"] * scale.columns
     under = [" "] * scale.columns
@@ -148,7 +150,7 @@ def _axis(scale: _Scale, makespan: float, label_width: int) -> list[str]:
     return [f"{pad} └{''.join(line)}", f"{pad}  {''.join(under).rstrip()}"]
 
 
-def _ticks(scale: _Scale, makespan: float) -> list[float]:
+def _ticks(scale: Scale, makespan: float) -> list[float]:
     """Tick times: the smallest round step whose labels fit between the ticks."""
     if makespan <= 0 or scale.per_column <= 0:
         return [0.0]

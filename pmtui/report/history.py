@@ -24,7 +24,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from pmtui.config.units import format_duration
-from pmtui.report.lines import _clean, _finish
+from pmtui.report.lines import clean_text, finish_line
 from pmtui.store.db import AttemptRecord, RunRecord, TaskRow
 
 Alive = Callable[[RunRecord], bool]
@@ -110,8 +110,9 @@ def render_history(
         if plan is None:
             text = "no runs yet; start one with: pmtui run PLAN"
         else:
-            text = f"no runs yet for {_clean(plan)}; start one with: {start_command(_clean(plan))}"
-        return _finish(text, ascii)
+            shown = clean_text(plan)
+            text = f"no runs yet for {shown}; start one with: {start_command(shown)}"
+        return finish_line(text, ascii)
     ordered = sorted(runs, key=lambda run: (run.started_at, run.id), reverse=True)
     rows: list[list[str]] = []
     hints: list[str] = []
@@ -123,21 +124,21 @@ def render_history(
             newest_unfinished.add(run.plan_path)
         tasks = tasks_by_run.get(run.id, {})
         row = [
-            _clean(run.id),
+            clean_text(run.id),
             _local_time(run.started_at, tz),
             _history_duration(run, phase, now),
             _phase_text(run, phase),
-            *([_clean(run.plan_path)] if plan is None else []),
+            *([clean_text(run.plan_path)] if plan is None else []),
             _counts_text(state_counts(tasks.values())),
         ]
         rows.append(row)
         # `--resume` continues only the plan's newest unfinished run.
         resumable = phase == "interrupted" and first_unfinished
         hints.append(
-            f" — resume with: {resume_command(_clean(run.plan_path))}" if resumable else ""
+            f" — resume with: {resume_command(clean_text(run.plan_path))}" if resumable else ""
         )
     lines = [line + hint for line, hint in zip(_columns(rows), hints, strict=True)]
-    return _finish("\n".join(lines), ascii)
+    return finish_line("\n".join(lines), ascii)
 
 
 def render_status(
@@ -167,8 +168,8 @@ def render_status(
     phase = run_phase(run, alive)
     last = _last_attempts(attempts)
     header = [
-        ("run", _clean(run.id)),
-        ("plan", _clean(run.plan_path)),
+        ("run", clean_text(run.id)),
+        ("plan", clean_text(run.plan_path)),
         ("started", _local_time(run.started_at, tz)),
         ("status", _status_text(run, phase, now)),
         ("slots", str(run.slots)),
@@ -182,12 +183,12 @@ def render_status(
             attempt = last.get(task.task_id)
             rows.append(
                 [
-                    _clean(task.task_id),
-                    _clean(task.state),
+                    clean_text(task.task_id),
+                    clean_text(task.state),
                     str(task.attempts),
                     _attempt_duration(attempt, phase, now),
                     _megabytes(attempt.peak_rss if attempt is not None else None),
-                    _shorten(_clean(task.reason or (attempt.reason if attempt else ""))),
+                    _shorten(clean_text(task.reason or (attempt.reason if attempt else ""))),
                 ]
             )
         lines.extend(_columns(rows))
@@ -196,8 +197,8 @@ def render_status(
     else:
         lines.append("no tasks")
     if phase == "interrupted":
-        lines.append(f"resume with: {resume_command(_clean(run.plan_path))}")
-    return _finish("\n".join(lines), ascii)
+        lines.append(f"resume with: {resume_command(clean_text(run.plan_path))}")
+    return finish_line("\n".join(lines), ascii)
 
 
 def history_json(
@@ -345,12 +346,12 @@ def _phase_text(run: RunRecord, phase: Phase) -> str:
         return f"running (pid {run.pid})"
     if phase == "interrupted":
         return "interrupted"
-    return _clean(run.status)
+    return clean_text(run.status)
 
 
 def _status_text(run: RunRecord, phase: Phase, now: float) -> str:
     if run.finished_at is not None:
-        return f"{_clean(run.status)}, took {_elapsed(run.finished_at - run.started_at)}"
+        return f"{clean_text(run.status)}, took {_elapsed(run.finished_at - run.started_at)}"
     if phase == "running":
         return f"running (pid {run.pid}) for {_elapsed(now - run.started_at)}"
     return f"interrupted (pid {run.pid} is gone)"
@@ -385,7 +386,7 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     if not total:
         return "0 tasks"
     return f"{total} {noun}: " + ", ".join(
-        f"{count} {_clean(state)}" for state, count in counts.items()
+        f"{count} {clean_text(state)}" for state, count in counts.items()
     )
 
 

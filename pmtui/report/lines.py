@@ -46,7 +46,7 @@ _GLYPHS = str.maketrans({"—": "-", "…": "...", "→": "->", "×": "x"})
 _VERB_WIDTH = 7
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     return _BREAKS.sub(" ", _ESCAPES.sub("", text)).strip()
 
 
@@ -59,7 +59,7 @@ def _line(time: float, verb: str, *parts: str) -> str:
     return "  ".join([head + (" " + parts[0] if parts else ""), *parts[1:]]).rstrip()
 
 
-def _finish(text: str, ascii_only: bool) -> str:
+def finish_line(text: str, ascii_only: bool) -> str:
     if not ascii_only:
         return text
     return text.translate(_GLYPHS).encode("ascii", "backslashreplace").decode("ascii")
@@ -70,7 +70,7 @@ def _attempt_note(attempt: int) -> str:
 
 
 def _finished_line(event: TaskFinished) -> str:
-    task, reason = _clean(event.task), _clean(event.reason)
+    task, reason = clean_text(event.task), clean_text(event.reason)
     match event.status:
         case "done":
             fact = " ".join(
@@ -84,7 +84,7 @@ def _finished_line(event: TaskFinished) -> str:
                 event.time, event.status.upper(), task, " ".join(filter(None, [fact, note]))
             )
         case _:
-            return _line(event.time, _clean(event.status), task, reason)
+            return _line(event.time, clean_text(event.status), task, reason)
 
 
 def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A002
@@ -97,28 +97,31 @@ def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A00
             text = _line(
                 event.time,
                 "run",
-                _clean(event.run_id),
-                _clean(event.plan),
+                clean_text(event.run_id),
+                clean_text(event.plan),
                 f"{event.tasks} task{'s' * (event.tasks != 1)}",
                 f"{event.slots} slot{'s' * (event.slots != 1)}",
             )
         case TaskWaiting():
-            text = _line(event.time, "waiting", _clean(event.task), _clean(event.reason))
+            text = _line(event.time, "waiting", clean_text(event.task), clean_text(event.reason))
         case TaskStarted():
             text = _line(
                 event.time,
                 "start",
-                _clean(event.task),
-                _clean(event.agent),
+                clean_text(event.task),
+                clean_text(event.agent),
                 f"slot {event.slot}",
                 f"attempt {event.attempt}",
             )
         case TaskRetrying():
             delay = format_duration(event.delay_s)
-            plan = f"attempt {event.attempt} ({_clean(event.step)}) in {delay}"
-            reason = _clean(event.reason)
+            plan = f"attempt {event.attempt} ({clean_text(event.step)}) in {delay}"
+            reason = clean_text(event.reason)
             text = _line(
-                event.time, "retry", _clean(event.task), plan + (f" — {reason}" if reason else "")
+                event.time,
+                "retry",
+                clean_text(event.task),
+                plan + (f" — {reason}" if reason else ""),
             )
         case TaskFinished():
             text = _finished_line(event)
@@ -129,23 +132,23 @@ def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A00
         case Resumed():
             text = _line(event.time, "resumed")
         case MergeFinished():
-            conflicts = ", ".join(_clean(path) for path in event.conflicts)
+            conflicts = ", ".join(clean_text(path) for path in event.conflicts)
             text = _line(
                 event.time,
                 "merge",
-                _clean(event.task),
-                _clean(event.result) + (f": {conflicts}" if conflicts else ""),
+                clean_text(event.task),
+                clean_text(event.result) + (f": {conflicts}" if conflicts else ""),
             )
         case RunFinished():
             text = _line(
                 event.time,
                 "finish",
-                _clean(event.status),
+                clean_text(event.status),
                 f"{event.done} done, {event.failed} failed, {event.skipped} skipped, "
                 f"{event.conflicts} conflict{'s' * (event.conflicts != 1)}",
                 format_duration(event.duration_s),
             )
-    return _finish(text, ascii)
+    return finish_line(text, ascii)
 
 
 def progress_line(
@@ -171,4 +174,4 @@ def progress_line(
         f"{_stamp(time)} progress {percent:3.0f}%  running {running}  done {done}/{total}"
         f"  elapsed {format_duration(time)}  ETA {eta}"
     )
-    return _finish(text, ascii)
+    return finish_line(text, ascii)

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from pmtui.config.units import format_duration, format_size
-from pmtui.report.lines import _clean
+from pmtui.report.lines import clean_text
 from pmtui.report.view import RunView, TaskView
 from pmtui.scheduling.states import TaskState
 
@@ -59,7 +59,7 @@ class _Style:
     def text(self, raw: str) -> str:
         """Agent or plan text as one clean line, pure ASCII in ASCII mode; runs of spaces
         become one, so no cell looks like two."""
-        cleaned = re.sub(" {2,}", " ", _clean(raw))
+        cleaned = re.sub(" {2,}", " ", clean_text(raw))
         if not self.ascii_only:
             return cleaned
         return cleaned.translate(_ASCII).encode("ascii", "backslashreplace").decode("ascii")

@@ -220,7 +220,7 @@ class RunView:
                 task.retry_step, task.retry_at = event.step, event.time + event.delay_s
                 task.reason = event.reason
             case TaskFinished():
-                self._finish(self._task(event.task), event)
+                self.finish_line(self._task(event.task), event)
             case MergeFinished():
                 task = self._task(event.task)
                 task.merge_result, task.conflicts = event.result, event.conflicts
@@ -253,7 +253,7 @@ class RunView:
         task.slot = task.started_at = None
         task.percent, task.message, task.estimated, task.reported = None, "", False, False
 
-    def _finish(self, task: TaskView, event: TaskFinished) -> None:
+    def finish_line(self, task: TaskView, event: TaskFinished) -> None:
         try:
             status = TaskState(event.status)
         except ValueError:

@@ -21,7 +21,7 @@ from rich.cells import cell_len
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-from pmtui.config.loader import _key_line
+from pmtui.config.loader import key_line
 from pmtui.plan.errors import Problem, Severity, did_you_mean
 from pmtui.store.files import SourceError, bundled, read_text, xdg_config_home
 
@@ -166,7 +166,7 @@ def load_themes(
             if problem is None and spec is not None and spec.name in seen:
                 problem = ThemeProblem(
                     str(path),
-                    _key_line(path.read_text(encoding="utf-8"), ("theme", "name")),
+                    key_line(path.read_text(encoding="utf-8"), ("theme", "name")),
                     f"theme '{spec.name}' is already defined by {seen[spec.name]}",
                     "give each theme its own name",
                 )
@@ -193,7 +193,7 @@ def load_theme_file(path: Path) -> tuple[ThemeSpec | None, ThemeProblem | None]:
         return _build(path, data), None
     except _Invalid as invalid:
         return None, ThemeProblem(
-            shown, _key_line(text, invalid.where), invalid.message, invalid.hint
+            shown, key_line(text, invalid.where), invalid.message, invalid.hint
         )
 
 

@@ -86,12 +86,17 @@ def terminal(tmp_path: Path) -> Iterator[Callable[[str], Terminal]]:
         term.close()
 
 
-def demo_agents() -> list[psutil.Process]:
+def marked(mark: str) -> list[psutil.Process]:
+    """Live processes started under this test's marker (pmtui and everything it started)."""
     found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "pmtui.agents.demo" in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(process)
+    for process in psutil.process_iter(["status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get("PMTUI_TEST_MARK") == mark:
+                found.append(process)
+        except psutil.Error:
+            continue
     return found
 
 
@@ -99,9 +104,14 @@ def test_demo_in_a_terminal_pauses_and_quits_leaving_nothing(
     terminal: Callable[[str], Terminal], tmp_path: Path
 ) -> None:
     exit_file = tmp_path / "exit-code"
-    term = terminal(f"{sys.executable} -m pmtui demo --speed 2; echo $? > {exit_file}; sleep 60")
+    mark = uuid.uuid4().hex
+    term = terminal(
+        f"PMTUI_TEST_MARK={mark} {sys.executable} -m pmtui demo --speed 2; "
+        f"echo $? > {exit_file}; sleep 60"
+    )
     term.until(lambda screen: "PARALLEL AGENT EXECUTION MONITOR" in screen)
     term.until(lambda screen: "⚡" in screen)  # agents run
+    assert len(marked(mark)) >= 2  # pmtui and its agents carry the marker
     term.press("p")
     term.until(lambda screen: "PAUSED" in screen)
     term.press("q")
@@ -114,4 +124,4 @@ def test_demo_in_a_terminal_pauses_and_quits_leaving_nothing(
     assert exit_file.read_text().strip() == "130"
     screen = term.screen()
     assert "run aborted" in screen
-    assert demo_agents() == []
+    assert marked(mark) == []  # neither pmtui nor any agent it started is left

@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from pmtui.config.units import format_duration
-from pmtui.report.gantt import MIN_WIDTH, RAN, _axis, _draw, _Scale, _slot_label
+from pmtui.report.gantt import MIN_WIDTH, RAN, Scale, axis_lines, draw_bar, slot_label
 from pmtui.report.view import RunView, TaskView
 from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.simulator import ScheduledAttempt
@@ -111,22 +111,22 @@ def render_timeline(
     width = max(width, MIN_WIDTH)
     normal = view.base_slots or view.slots
     slots = sorted({bar.slot for bar in bars})
-    labels = {slot: _slot_label(slot, normal) for slot in slots}
+    labels = {slot: slot_label(slot, normal) for slot in slots}
     label_width = max(len(label) for label in labels.values())
     columns = width - label_width - 2
     end = max(view.elapsed(now), *(bar.end_s for bar in bars))
-    scale = _Scale(columns, end / columns if end > 0 else 0.0)
+    scale = Scale(columns, end / columns if end > 0 else 0.0)
     rows: dict[int, list[str]] = {slot: [" "] * columns for slot in slots}
     drawn_to: dict[int, int] = defaultdict(int)
     running = {task.id for task in view.running()}
     for bar in bars:
         row = rows[bar.slot]
-        drawn_to[bar.slot] = _draw(row, bar, scale, drawn_to[bar.slot])
+        drawn_to[bar.slot] = draw_bar(row, bar, scale, drawn_to[bar.slot])
         last = drawn_to[bar.slot] - 1
         if bar.task in running and row[last] == RAN:
             row[last] = RUNNING_END
     lines = [f"{labels[slot]:<{label_width}} │{''.join(rows[slot]).rstrip()}" for slot in slots]
-    lines.extend(_axis(scale, end, label_width))
+    lines.extend(axis_lines(scale, end, label_width))
     legend = [f"{RUNNING_END} running"] if running else []
     if any(bar.outcome is not Outcome.SUCCEEDED for bar in bars):
         legend.append("x failed or stopped")
