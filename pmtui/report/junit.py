@@ -45,7 +45,7 @@ _FILE_MODE = 0o644
 """A report is for other tools (CI) to read; `mkstemp`'s 0600 would hide it."""
 
 
-def clean_text(text: str) -> str:
+def _clean(text: str) -> str:
     """`text` without terminal escapes and without the characters XML 1.0 cannot carry."""
     return _NOT_XML.sub("", _ANSI_ESCAPE.sub("", text))
 
@@ -89,20 +89,20 @@ def render_junit(
         "errors": sum(s not in _NOT_ERRORS for s in states),
         "skipped": states.count(TaskState.SKIPPED),
     }
-    name = clean_text(plan_title or plan_name)
+    name = _clean(plan_title or plan_name)
     totals = {key: str(value) for key, value in counts.items()}
     elapsed = _seconds(run.duration_s)
 
     root = _element("testsuites", name=name, time=elapsed, **totals)
     suite = _element(
-        "testsuite", name=name, time=elapsed, timestamp=clean_text(timestamp), **totals
+        "testsuite", name=name, time=elapsed, timestamp=_clean(timestamp), **totals
     )
     root.append(suite)
     run_properties = {"plan": plan_name, "status": run.status, "exit_code": run.status.exit_code}
     if run.reason:
         run_properties["reason"] = run.reason
     suite.append(
-        _properties(**{key: clean_text(str(value)) for key, value in run_properties.items()})
+        _properties(**{key: _clean(str(value)) for key, value in run_properties.items()})
     )
     suite.extend(cases)
     ET.indent(root, space="  ")
@@ -142,18 +142,18 @@ def _testcase(
     name = f"{notice.task} {title}" if title else notice.task
     case = _element(
         "testcase",
-        classname=clean_text(plan_name),
-        name=clean_text(name),
+        classname=_clean(plan_name),
+        name=_clean(name),
         time=_seconds(notice.duration_s),
     )
     properties = {"attempt": str(notice.attempt), "status": str(notice.status)}
     if agent is not None:
-        properties["agent"] = clean_text(agent)
+        properties["agent"] = _clean(agent)
     if notice.exit_code is not None:
         properties["exit_code"] = str(notice.exit_code)
     case.append(_properties(**properties))
 
-    reason = clean_text(notice.reason)
+    reason = _clean(notice.reason)
     status = notice.status
     if status is TaskState.DONE:
         return case
@@ -189,7 +189,7 @@ def _properties(**values: str) -> ET.Element:
 
 
 def _tail_text(tail: Sequence[str]) -> str:
-    return clean_text("\n".join(line.rstrip("\r\n") for line in tail))
+    return _clean("\n".join(line.rstrip("\r\n") for line in tail))
 
 
 def _first_word(reason: str) -> str:

@@ -120,6 +120,21 @@ class TaskView:
         return max(now - self.started_at, 0.0)
 
 
+@dataclass(slots=True)
+class AttemptSpan:
+    """One attempt as it ran: on which slot, from when to when, and how it ended."""
+
+    task: str
+    agent: str
+    slot: int
+    attempt: int
+    start: float
+    end: float | None = None
+    """None while it runs."""
+    ended: str = ""
+    """`done`, `failed`, `retrying`, `waiting` (a rate limit), or another final state."""
+
+
 @dataclass(frozen=True, slots=True)
 class AgentStats:
     """One agent's row of the agent comparison (seed 004)."""
@@ -154,6 +169,9 @@ class RunView:
         """The normal slots (`run_started`); above them are the boost slots."""
         self.slot_tasks: dict[int, str] = {}
         """Slot number → the task that last started on it."""
+        self.spans: list[AttemptSpan] = []
+        """Every attempt so far, in start order (the timeline draws them)."""
+        self._open_spans: dict[str, AttemptSpan] = {}
         self.paused: bool = False
         self.last_time: float = 0.0
         """Time of the last event applied."""
@@ -194,6 +212,7 @@ class RunView:
                 self.run_id, self.plan, self.slots = event.run_id, event.plan, event.slots
                 self.base_slots = event.slots
             case TaskWaiting():
+                self._close_span(event.task, event.time, "waiting")
                 task = self._task(event.task)
                 self._leave_slot(task)
                 task.status = TaskState.WAITING
@@ -203,6 +222,9 @@ class RunView:
                 task.status = TaskState.RUNNING
                 task.agent, task.slot, task.attempt = event.agent, event.slot, event.attempt
                 self.slot_tasks[event.slot] = event.task
+                span = AttemptSpan(event.task, event.agent, event.slot, event.attempt, event.time)
+                self.spans.append(span)
+                self._open_spans[event.task] = span
                 task.started_at = event.time
                 task.percent, task.message = None, ""
                 task.estimated = task.reported = False
@@ -214,13 +236,15 @@ class RunView:
                 task.estimated = event.estimated
                 task.reported = task.reported or not event.estimated
             case TaskRetrying():
+                self._close_span(event.task, event.time, "retrying")
                 task = self._task(event.task)
                 self._leave_slot(task)
                 task.status = TaskState.RETRYING
                 task.retry_step, task.retry_at = event.step, event.time + event.delay_s
                 task.reason = event.reason
             case TaskFinished():
-                self.finish_line(self._task(event.task), event)
+                self._close_span(event.task, event.time, event.status)
+                self._finish(self._task(event.task), event)
             case MergeFinished():
                 task = self._task(event.task)
                 task.merge_result, task.conflicts = event.result, event.conflicts
@@ -242,6 +266,11 @@ class RunView:
             self.apply(event)
         return self
 
+    def _close_span(self, task_id: str, time: float, ended: str) -> None:
+        span = self._open_spans.pop(task_id, None)
+        if span is not None:
+            span.end, span.ended = time, ended
+
     def _task(self, task_id: str) -> TaskView:
         # A task the plan did not list (a view built without the plan) still gets a row.
         task = self._tasks.get(task_id)
@@ -253,7 +282,7 @@ class RunView:
         task.slot = task.started_at = None
         task.percent, task.message, task.estimated, task.reported = None, "", False, False
 
-    def finish_line(self, task: TaskView, event: TaskFinished) -> None:
+    def _finish(self, task: TaskView, event: TaskFinished) -> None:
         try:
             status = TaskState(event.status)
         except ValueError:

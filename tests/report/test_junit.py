@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pmtui.report.junit import clean_text, render_junit, write_junit
+from pmtui.report.junit import _clean, render_junit, write_junit
 from pmtui.scheduling.decisions import RunFinished, RunStatus, TaskFinished
 from pmtui.scheduling.states import TaskState
 
@@ -262,7 +262,7 @@ def test_odd_durations_become_zero(duration: float) -> None:
 
 
 def test_clean_text_keeps_tabs_newlines_and_unicode() -> None:
-    assert clean_text("a\tb\nc\rd é ✓ 😀") == "a\tb\nc\rd é ✓ 😀"
+    assert _clean("a\tb\nc\rd é ✓ 😀") == "a\tb\nc\rd é ✓ 😀"
 
 
 def test_write_junit_writes_and_leaves_no_temp_file(tmp_path: Path) -> None:

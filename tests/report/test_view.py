@@ -418,3 +418,23 @@ def test_overall_percent_stays_in_range_and_never_drops_as_tasks_finish(
         assert after >= before - 1e-9
         before = after
     assert before == pytest.approx(100.0)
+
+
+def test_every_attempt_is_kept_as_a_span_with_its_slot_and_end() -> None:
+    view = RunView([TaskInfo("1.1", "One", "demo", 5.0), TaskInfo("1.2", "Two", "demo", 5.0)])
+    view.apply_all(
+        [
+            ev.RunStarted(0.0, "run", "plan.md", 2, 5),
+            ev.TaskStarted(0.0, "1.1", "demo", 1, 1, "/w"),
+            ev.TaskRetrying(2.0, "1.1", 2, "retry", 1.0, "exit 1"),
+            ev.TaskStarted(3.0, "1.1", "demo", 2, 2, "/w"),
+            ev.TaskStarted(3.0, "1.2", "demo", 1, 1, "/w"),
+            ev.TaskFinished(4.0, "1.1", "done", 0, "", 2, 1.0),
+        ]
+    )
+    spans = [(s.task, s.slot, s.attempt, s.start, s.end, s.ended) for s in view.spans]
+    assert spans == [
+        ("1.1", 1, 1, 0.0, 2.0, "retrying"),
+        ("1.1", 2, 2, 3.0, 4.0, "done"),
+        ("1.2", 1, 1, 3.0, None, ""),
+    ]

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Static
 
 from pmtui.config.units import format_duration
 from pmtui.report.gantt import MIN_WIDTH, RAN, Scale, axis_lines, draw_bar, slot_label
-from pmtui.report.view import RunView, TaskView
+from pmtui.report.view import RunView
 from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.simulator import ScheduledAttempt
 from pmtui.scheduling.states import TaskState
@@ -44,54 +44,31 @@ _OUTCOMES = {
 def run_bars(
     view: RunView, now: float, known_slots: Mapping[str, int] | None = None
 ) -> list[ScheduledAttempt]:
-    """Each started task's last attempt as a bar: running ones end at `now`.
+    """Every attempt so far as a bar (`RunView.spans`): running ones end at `now`.
 
     Args:
         view: The run so far.
         now: Seconds since the run started.
-        known_slots: Slots seen before for tasks the view no longer places.
-
-    Returns:
-        The bars, by start; tasks that never started or are between attempts have none.
+        known_slots: Unused (kept for callers of the earlier reconstruction).
     """
-    known = dict(known_slots or {})
-    known.update({task: slot for slot, task in view.slot_tasks.items() if task not in known})
-    placed: list[ScheduledAttempt] = []
-    unplaced: list[tuple[float, float, TaskView]] = []
-    for task in view.tasks:
-        span = _span(task, view.elapsed(now))
-        if span is None:
-            continue
-        slot = task.slot if task.status is TaskState.RUNNING else known.get(task.id)
-        if slot is None:
-            unplaced.append((*span, task))
+    del known_slots
+    bars = []
+    for span in view.spans:
+        end = span.end if span.end is not None else max(view.elapsed(now), span.start)
+        if span.end is None or span.ended == "done":
+            outcome: Outcome | None = Outcome.SUCCEEDED
+        elif span.ended == "conflict":
+            outcome = Outcome.CONFLICT
+        elif span.ended in ("failed", "retrying"):
+            outcome = Outcome.FAILED
         else:
-            placed.append(_bar(task, slot, *span))
-    top = max([view.slots, *(bar.slot for bar in placed)], default=1)
-    for start, end, task in sorted(unplaced, key=lambda item: (item[0], item[1], item[2].id)):
-        slot = next(
-            (s for s in range(1, top + 2) if _free(placed, s, start, end)), top + 1
-        )  # a free slot always exists among top + 1 of them, the last one at worst
-        placed.append(_bar(task, slot, start, end))
-    return sorted(placed, key=lambda bar: (bar.start_s, bar.slot, bar.task))
-
-
-def _span(task: TaskView, now: float) -> tuple[float, float] | None:
-    if task.status is TaskState.RUNNING and task.started_at is not None:
-        return task.started_at, max(now, task.started_at)
-    if task.final and task.attempt > 0 and task.finished_at is not None:
-        duration = task.duration_s or 0.0
-        return max(task.finished_at - duration, 0.0), task.finished_at
-    return None
-
-
-def _bar(task: TaskView, slot: int, start: float, end: float) -> ScheduledAttempt:
-    outcome = _OUTCOMES.get(task.status)
-    return ScheduledAttempt(task.id, task.agent, slot, task.attempt, start, end, outcome)
-
-
-def _free(bars: list[ScheduledAttempt], slot: int, start: float, end: float) -> bool:
-    return all(bar.slot != slot or bar.end_s <= start or bar.start_s >= end for bar in bars)
+            outcome = None  # stopped: skipped, cancelled, or held back by a rate limit
+        bars.append(
+            ScheduledAttempt(
+                span.task, span.agent, span.slot, span.attempt, span.start, end, outcome
+            )
+        )
+    return sorted(bars, key=lambda bar: (bar.start_s, bar.slot, bar.task))
 
 
 def render_timeline(
