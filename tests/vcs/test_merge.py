@@ -3,6 +3,7 @@ the `git` CLI; conflicts found before anything is written (DESIGN.md §6)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,8 @@ def test_two_tasks_editing_the_same_line_conflict_and_nothing_is_written(repo: P
     assert merge_task(repo, "main", first, "merge 3.1").result == "merged"
     before = git(repo, "rev-parse", "main").strip()
     result = merge_task(repo, "main", second, "merge 3.2")
-    assert (result.result, result.conflicts) == ("conflict", ("a.txt",))
+    assert result.result == "conflict"
+    assert [(c.path, c.kind) for c in result.conflicts] == [("a.txt", "modify/modify")]
     assert git(repo, "rev-parse", "main").strip() == before
     assert git(repo, "show", "main:a.txt") == "first version\n"
     assert git(repo, "log", "-1", "--format=%s", second).strip() == "3.2: edit a.txt"  # kept
@@ -87,3 +89,46 @@ def test_a_branch_moved_during_the_merge_is_not_overwritten(
     monkeypatch.setattr(porcelain, "merge_tree", real_merge_tree)
     assert merge_task(repo, "main", mine, "merge 4.1").result == "merged"
     git(repo, "fsck", "--strict")
+
+
+def test_each_conflict_is_named_with_its_type(repo: Path) -> None:
+
+    def task(task_id: str, change: Callable[[Path], None]) -> str:
+        tree = create_worktree(repo, RUN, task_id, "main")
+        change(tree.path)
+        assert commit_task(tree, task_id, "change") is not None
+        return tree.branch
+
+    def kinds(first: str, second: str) -> list[tuple[str, str]]:
+        assert merge_task(repo, "main", first, "first").result == "merged"
+        result = merge_task(repo, "main", second, "second")
+        assert result.result == "conflict"
+        return [(c.path, c.kind) for c in result.conflicts]
+
+    added = task("5.1", lambda p: (p / "n.txt").write_text("one\n"))
+    added_too = task("5.2", lambda p: (p / "n.txt").write_text("two\n"))
+    assert kinds(added, added_too) == [("n.txt", "add/add")]
+    git(repo, "reset", "-q", "--hard", "main")
+    deleted = task("5.3", lambda p: (p / "a.txt").unlink())
+    modified = task("5.4", lambda p: (p / "a.txt").write_text("changed\n"))
+    assert kinds(deleted, modified) == [("a.txt", "delete/modify")]
+
+
+def test_a_file_meeting_a_directory_is_a_file_directory_conflict(repo: Path) -> None:
+    def as_file(path: Path) -> None:
+        (path / "d").write_text("a file\n")
+
+    def as_dir(path: Path) -> None:
+        (path / "d").mkdir()
+        (path / "d" / "x.txt").write_text("in a folder\n")
+
+    first = create_worktree(repo, RUN, "6.1", "main")
+    as_file(first.path)
+    commit_task(first, "6.1", "file")
+    second = create_worktree(repo, RUN, "6.2", "main")
+    as_dir(second.path)
+    commit_task(second, "6.2", "dir")
+    assert merge_task(repo, "main", first.branch, "first").result == "merged"
+    result = merge_task(repo, "main", second.branch, "second")
+    assert result.result == "conflict"
+    assert {c.kind for c in result.conflicts} == {"file/directory"}
