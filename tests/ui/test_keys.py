@@ -83,6 +83,13 @@ async def until(pilot: object, condition: Callable[[], bool], seconds: float = 1
             await pilot.pause(0.02)  # type: ignore[attr-defined]
 
 
+async def finish(run: Run, pilot: object) -> None:
+    """Let the gated tasks end, wait for the run's end, and leave with `q`."""
+    run.open_gate()
+    await until(pilot, lambda: bool(run.named("run_finished")))
+    await pilot.press("q")  # type: ignore[attr-defined]
+
+
 def select(app: PmtuiApp, task_id: str) -> None:
     table = app.query_one(TaskTable)
     table.move_cursor(row=table.get_row_index(task_id))
@@ -121,9 +128,7 @@ async def test_shift_p_stops_the_agents_processes_until_resumed(tmp_path: Path) 
         await until(pilot, lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED)
         await pilot.press("P")
         await until(pilot, lambda: psutil.Process(pid).status() != psutil.STATUS_STOPPED)
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
     assert run.app.return_value == 0
 
 
@@ -156,9 +161,7 @@ async def test_r_retries_the_selected_failed_task(tmp_path: Path) -> None:
         await until(pilot, lambda: len(run.named("task_finished", "1.1")) == 2)
         assert [e.attempt for e in run.named("task_started", "1.1")] == [1, 2]  # type: ignore[attr-defined]
         assert run.named("task_finished", "1.1")[-1].status == "done"  # type: ignore[attr-defined]
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
     assert run.app.return_value == 0
 
 
@@ -171,9 +174,7 @@ async def test_r_on_a_task_that_did_not_fail_is_refused_with_a_notice(tmp_path: 
         await pilot.press("r")
         assert any("only a failed" in n.message for n in run.app._notifications)
         assert len(run.named("task_started", "1.1")) == 1
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -187,9 +188,7 @@ async def test_b_opens_the_boost_slots_and_b_again_closes_them(tmp_path: Path) -
         assert "[8+:" in str(pilot.app.query_one("#monitor").render())
         await pilot.press("b")
         await until(pilot, lambda: run.view.slots == 5)
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -261,9 +260,7 @@ async def test_keys_follow_the_keymap_of_the_config(tmp_path: Path) -> None:
         await pilot.press("z")
         assert run.control.paused
         await pilot.press("z")
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -283,9 +280,7 @@ async def test_slash_filters_the_task_table_and_escape_clears_it(tmp_path: Path)
         await pilot.press("slash")
         await pilot.press("escape")
         assert table.row_count == 3
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -302,9 +297,7 @@ async def test_t_cycles_the_themes(tmp_path: Path) -> None:
         assert first in names
         await pilot.press("t")
         assert run.app.theme in names and run.app.theme != first
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -319,9 +312,7 @@ async def test_the_command_palette_pauses_the_run(tmp_path: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: run.control.paused)
         await pilot.press("p")
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
 
 
 @pytest.mark.anyio
@@ -383,9 +374,7 @@ async def test_each_screen_opens_by_its_key_and_closes_by_it_again(
         await pilot.press("p")
         await pilot.press(key)
         assert type(run.app.screen).__name__ == "Screen"
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
     assert run.app.return_value == 0
 
 
@@ -426,7 +415,5 @@ async def test_a_bad_theme_file_becomes_a_notification_not_a_crash(tmp_path: Pat
         assert any(f"{user / 'broken.toml'}:3: error" in message for message in shown)
         assert any("unknown theme 'broken'" in message for message in shown)
         assert run.app.theme == "pmtui-dark"
-        run.open_gate()
-        await until(pilot, lambda: bool(run.named("run_finished")))
-        await pilot.press("q")
+        await finish(run, pilot)
     assert run.app.return_value == 0
