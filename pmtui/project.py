@@ -76,15 +76,17 @@ class Project:
         fail_fast: bool = False,
         seed: int = 0,
         history: History | None = None,
+        isolation: bool | None = None,
     ) -> SchedulerSetup:
         """The rules a run of this plan follows (`--max-parallel`, `--fail-fast` applied);
-        `history` (the store) gives past durations, which come first in the estimates."""
+        `history` (the store) gives past durations, which come first in the estimates;
+        `isolation` overrides `self.isolation` (a repository worktrees cannot be used in)."""
         assert self.plan is not None and self.graph is not None and self.config is not None
         return SchedulerSetup.from_config(
             self.graph,
             self.config,
             estimates=estimate_tasks(self.plan, self.config, history),
-            isolation=self.isolation,
+            isolation=self.isolation if isolation is None else isolation,
             max_parallel=max_parallel,
             fail_fast=fail_fast,
             seed=seed,

@@ -6,9 +6,11 @@ attached to carries them out on its event loop (`runner.py`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from pmtui.scheduling.scheduler import CommandRefused
+from pmtui.vcs.conflicts import Strategy
 
 if TYPE_CHECKING:
     from pmtui.engine.runner import _LiveRun
@@ -25,6 +27,8 @@ class RunControl:
     def __init__(self) -> None:
         self._run: _LiveRun | None = None
         self._abort_reason = ""
+        self.after_run: Callable[[str, Strategy], Awaitable[str]] | None = None
+        """Resolves a conflict once the run has ended (set by the front end that can)."""
 
     def _attach(self, run: _LiveRun) -> None:
         self._run = run
@@ -74,3 +78,17 @@ class RunControl:
             self._abort_reason = self._abort_reason or reason
         else:
             self._run.abort(reason)
+
+    async def resolve(self, task_id: str, strategy: Strategy) -> str:
+        """Act on a task left in conflict with one of seed 004's strategies; returns what
+        was done (for `manual`, the git commands). After the run, `after_run` does it.
+
+        Raises:
+            CommandRefused: It cannot be done (the message says why).
+        """
+        run = self._live()
+        if run.finished_event is not None or run.scheduler.finished_run:
+            if self.after_run is None:
+                raise CommandRefused("the run has ended")
+            return await self.after_run(task_id, strategy)
+        return await run.resolve(task_id, strategy)

@@ -119,14 +119,36 @@ class Resumed:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeConflict:
+    """One path of a conflict left by the merge queue, explained (DESIGN.md §6)."""
+
+    path: str
+    type: str  # noqa: A003 - the word DESIGN uses
+    """`modify/modify`, `delete/modify`, `add/add` or `file/directory`."""
+    task: str
+    """The task whose merge conflicted."""
+    title: str
+    other_task: str
+    """The task whose merge changed the path first ("" when a commit made outside pmtui
+    did: `other_title` is then its subject)."""
+    other_title: str
+    other_commit: str
+    """The commit that changed the path on the integration branch (short id)."""
+
+
+@dataclass(frozen=True, slots=True)
 class MergeFinished:
-    """A task's merge ended (before its `task_finished`); `conflicts` lists the paths."""
+    """A task's merge ended (before its `task_finished`).
+
+    `result`: `merged`, `up-to-date` (the task changed nothing), `conflict` (`conflicts`
+    explains each path), or `check-failed` (`[merge] check` failed: the merge was undone).
+    """
 
     name: ClassVar[str] = "merge_finished"
     time: float
     task: str
     result: str
-    conflicts: tuple[str, ...]
+    conflicts: tuple[MergeConflict, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +181,18 @@ class ResourcesSampled:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeWaiting:
+    """pmtui's addition to §8: a merge cannot update the main checkout because files it
+    would write were changed by hand there; it waits until they are committed or reverted."""
+
+    name: ClassVar[str] = "merge_waiting"
+    time: float
+    task: str
+    paths: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """Every task is final; `status` is `ok|failed|conflict|aborted`."""
 
@@ -185,6 +219,7 @@ Event = (
     | MergeFinished
     | RunFinished
     | ResourcesSampled
+    | MergeWaiting
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -202,7 +237,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 )
 """Every event class, in the order DESIGN.md §8 lists them."""
 
-EXTENSION_TYPES: tuple[type[Event], ...] = (ResourcesSampled,)
+EXTENSION_TYPES: tuple[type[Event], ...] = (ResourcesSampled, MergeWaiting)
 """Events pmtui adds to §8's list (scripts that only know §8 can skip them by name)."""
 
 

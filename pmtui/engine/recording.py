@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from pmtui.store.db import Store, StoreError
+from pmtui.store.db import MERGE_LANDED, MergeRecord, Store, StoreError
 
 ABORTED = "aborted"
 
@@ -99,6 +99,31 @@ class RunRecorder:
                 self.run_id, task_id, number, ended_at, exit_code, reason, peak_rss
             )
         )
+
+    def attempt_regrouped(
+        self, task_id: str, number: int, pgid: int, create_time: float | None
+    ) -> None:
+        """An attempt started another process group (its worktree's setup, the merge check):
+        after a crash, `--resume` finds that one."""
+        self._write(
+            lambda: self.store.attempt_regrouped(self.run_id, task_id, number, pgid, create_time)
+        )
+        self.flush()
+
+    def merge(self, merge: MergeRecord) -> None:
+        """A merge's journal entry, committed at once: it must survive a `kill -9`."""
+        self._write(lambda: self.store.merge_state(merge))
+        self.flush()
+
+    def landed_merges(self) -> list[MergeRecord]:
+        """Every merge that landed in this store, oldest first (empty once the store broke)."""
+        if self.error is not None:
+            return []
+        try:
+            return self.store.merges(MERGE_LANDED)
+        except StoreError as error:
+            self.error = error
+            return []
 
     def run_finished(self, status: str, now: float) -> None:
         """The run ended (written at once). An aborted run stays resumable (`--resume`)."""

@@ -11,7 +11,9 @@ stops it; CPU over `cpu_per_agent` is flagged), feeds the scheduler the machine'
 memory and CPU saturation, and gives agents that never print `::progress::` an estimated bar.
 Each state change goes to the store (`RunRecorder`) as it happens.
 
-Not yet here: worktrees and merges (tasks run in `workdir`).
+Attempts the scheduler isolates run in their task's worktree and land through the serial
+merge queue before the scheduler hears they succeeded (`isolation.py`): a task is done for
+its dependents only once its merge landed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,6 +43,13 @@ from pmtui.engine.events import (
     from_notice,
 )
 from pmtui.engine.groups import signal_group
+from pmtui.engine.isolation import (
+    GitIsolation,
+    PrepareFailed,
+    StepRunner,
+    Stopped,
+    resolve_refusal,
+)
 from pmtui.engine.orphans import become_subreaper, end_adopted
 from pmtui.engine.process import (
     AttemptResult,
@@ -57,6 +66,8 @@ from pmtui.scheduling import decisions
 from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.scheduler import CommandRefused, Scheduler
 from pmtui.scheduling.setup import SchedulerSetup
+from pmtui.scheduling.states import TaskState
+from pmtui.vcs.conflicts import Strategy
 
 TICK_S = 1.0
 """Seconds between resource samples (memory and CPU per group, the machine's)."""
@@ -70,7 +81,7 @@ ESTIMATED_CAP = 99.0
 
 DEMO_MODULE = "pmtui.agents.demo"
 
-__all__ = ["CommandRefused", "Continuation", "RunControl", "run_plan"]
+__all__ = ["CommandRefused", "Continuation", "RunControl", "resolve_refusal", "run_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +157,7 @@ class _LiveRun:
         numbers: Mapping[str, int],
         agent_env: Mapping[str, str],
         adopt_orphans: bool = False,
+        isolation: GitIsolation | None = None,
     ) -> None:
         plan, graph, config = project.plan, project.graph, project.config
         assert plan is not None and graph is not None and config is not None
@@ -173,6 +185,9 @@ class _LiveRun:
         self.saturated_streak = 0
         self.abort_reason = ""
         self.tasks: anyio.abc.TaskGroup | None = None
+        self.isolation = isolation
+        self.side_stops: set[StopRequest] = set()
+        """Stop requests of work outside attempts (a conflict being resolved): aborted too."""
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -215,7 +230,46 @@ class _LiveRun:
 
     def abort(self, reason: str) -> None:
         self.abort_reason = self.abort_reason or reason
+        for stop in list(self.side_stops):
+            stop.set(reason)
         self.waker.poke()
+
+    async def resolve(self, task_id: str, strategy: Strategy) -> str:
+        """Act on a conflict left (the conflicts screen's strategies); returns what happened.
+
+        Raises:
+            CommandRefused: The task is not in conflict, the run does not use worktrees, or
+                the merge cannot be made that way (auto_merge on a real conflict, a failing
+                `[merge] check`, the run ended or was aborted meanwhile).
+        """
+        if self.isolation is None:
+            raise CommandRefused("this run does not use worktrees: there is no merge to resolve")
+        if self.scheduler.finished_run:
+            raise CommandRefused("the run has ended")
+        if task_id not in self.graph.tasks:
+            raise CommandRefused(f"no task {task_id} in this plan")
+        state = self.scheduler.state(task_id)
+        if state is not TaskState.CONFLICT:
+            raise CommandRefused(f"task {task_id} is {state}: it has no conflict to resolve")
+        if strategy is Strategy.RERUN:
+            self.command(lambda now: self.scheduler.retry(task_id, now))
+            return f"task {task_id} runs again on {self.isolation.settings.integration.branch}"
+        if strategy is Strategy.MANUAL:
+            return "\n".join(self.isolation.manual(task_id))
+        stop = StopRequest()
+        self.side_stops.add(stop)
+        try:
+            landing = await self.isolation.resolve(
+                task_id, strategy, stop, self.side_runner(task_id, stop)
+            )
+        except Stopped as error:
+            raise CommandRefused(f"not resolved: {error}") from None
+        finally:
+            self.side_stops.discard(stop)
+        if landing.outcome is not Outcome.SUCCEEDED:
+            raise CommandRefused(resolve_refusal(strategy, landing))
+        self.command(lambda now: self.scheduler.resolved(task_id, now, strategy.value))
+        return f"task {task_id} merged ({strategy.value})"
 
     # ------------------------------------------------------------------ attempts
 
@@ -227,7 +281,7 @@ class _LiveRun:
                 running = self.attempts.get(output.task)
                 if running is not None:
                     running.stop.set(output.reason)
-            event = from_notice(output, workdir_of=lambda _task: str(self.workdir))
+            event = from_notice(output, workdir_of=self.workdir_of(output))
             task_id = getattr(output, "task", None)
             if task_id is not None:
                 self.save_state(task_id)
@@ -236,6 +290,13 @@ class _LiveRun:
                 self.finished_event = event
             elif event is not None:
                 self.emit(event)
+
+    def workdir_of(self, output: decisions.Output) -> Callable[[str], str]:
+        isolated = isinstance(output, decisions.Start) and output.isolated
+        isolation = self.isolation
+        if isolated and isolation is not None:
+            return lambda task: str(isolation.workdir(task))
+        return lambda _task: str(self.workdir)
 
     def save_state(self, task_id: str) -> None:
         if self.recorder is not None:
@@ -264,8 +325,16 @@ class _LiveRun:
         self.tasks.start_soon(self.attempt, start, record)
 
     async def attempt(self, start: decisions.Start, record: _Attempt) -> None:
+        isolation = self.isolation if start.isolated else None
+        cwd = self.workdir if isolation is None else isolation.workdir(start.task)
+        if isolation is not None:
+            try:
+                await isolation.prepare(start.task, record.number, self.step_runner(start, record))
+            except PrepareFailed as error:
+                self.report(record, Outcome.FAILED, None, str(error))
+                return
         try:
-            spec = self.prepare(start, record)
+            spec = self.prepare(start, record, cwd)
         except (OSError, ValueError) as error:
             self.report(record, Outcome.FAILED, None, f"exit 126: cannot start: {error}")
             return
@@ -281,9 +350,87 @@ class _LiveRun:
             reason = f"exit 126: pmtui could not run it: {type(error).__name__}: {error}"
             self.report(record, Outcome.FAILED, None, reason)
             return
+        if isolation is not None and result.ok and not record.rate_limited:
+            record.reported_progress = True  # its bar is full: the merge queue's turn
+            try:
+                landing = await isolation.land(
+                    start.task, record.number, record.stop, self.step_runner(start, record)
+                )
+            except Stopped as error:
+                self.report(record, Outcome.FAILED, None, str(error) or "stopped")
+                return
+            except Exception as error:  # a bug of ours, or git in a state we cannot read
+                reason = f"exit 126: pmtui could not merge it: {type(error).__name__}: {error}"
+                self.report(record, Outcome.FAILED, None, reason)
+                return
+            self.report(record, landing.outcome, None, landing.reason, exit_code=result.exit_code)
+            return
         self.report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
 
-    def prepare(self, start: decisions.Start, record: _Attempt) -> AttemptSpec:
+    def environment(self, start: decisions.Start, cwd: Path) -> dict[str, str]:
+        """The agent's environment: pmtui's additions and DESIGN.md §5's variables."""
+        return {
+            **self.agent_env,
+            "PMTUI_TASK_ID": start.task,
+            "PMTUI_PLAN": self.plan_path,
+            "PMTUI_WORKDIR": str(cwd),
+            "PMTUI_ATTEMPT": str(start.attempt),
+            "PMTUI_RUN_ID": self.run_id,
+        }
+
+    def step_runner(self, start: decisions.Start, record: _Attempt) -> StepRunner:
+        """Runs an attempt's other commands (worktree setup, merge check) as the attempt:
+        same log, stop request, timeout and environment; its group is the attempt's now."""
+        task = self.graph.tasks[start.task]
+        timeout_s = self.config.timeout_for(start.agent, task.timeout_s)
+
+        async def run(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
+            spec = AttemptSpec(
+                argv=list(argv),
+                cwd=cwd,
+                log_path=self.log_dir / f"{task.id}.log",
+                env=self.environment(start, cwd),
+                timeout_s=timeout_s,
+                log_header=header,
+            )
+            return await run_attempt(
+                spec, on_start=lambda pid: self.regrouped(record, pid), stop=record.stop
+            )
+
+        return run
+
+    def side_runner(self, task_id: str, stop: StopRequest) -> StepRunner:
+        """Runs the merge check of a conflict being resolved (no attempt: its own stop)."""
+        task = self.graph.tasks[task_id]
+        timeout_s = self.config.timeout_for(self.setup.agents[task_id], task.timeout_s)
+
+        async def run(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
+            spec = AttemptSpec(
+                argv=list(argv),
+                cwd=cwd,
+                log_path=self.log_dir / f"{task_id}.log",
+                env={**self.agent_env, "PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": self.run_id},
+                timeout_s=timeout_s,
+                log_header=header,
+            )
+            return await run_attempt(spec, stop=stop)
+
+        return run
+
+    def regrouped(self, record: _Attempt, pid: int) -> None:
+        """One of the attempt's other commands started: its group is the attempt's now."""
+        record.pgid = pid
+        record.identified = True
+        if self.hard_paused:
+            self._freeze(record, self.now())
+        if self.recorder is not None:
+            try:
+                created: float | None = psutil.Process(pid).create_time()
+            except psutil.Error:
+                created = None
+            self.recorder.attempt_regrouped(record.task, record.number, pid, created)
+
+    def prepare(self, start: decisions.Start, record: _Attempt, cwd: Path) -> AttemptSpec:
         task = self.graph.tasks[start.task]
         agent = self.config.agents[start.agent]
         prompt_file = self.log_dir / f"{task.id}.prompt"
@@ -296,18 +443,11 @@ class _LiveRun:
                 "prompt_file": str(prompt_file),
                 "script": task.script or "",
                 "task_id": task.id,
-                "workdir": str(self.workdir),
+                "workdir": str(cwd),
                 "plan": self.plan_path,
             },
         )
-        env = {
-            **self.agent_env,
-            "PMTUI_TASK_ID": task.id,
-            "PMTUI_PLAN": self.plan_path,
-            "PMTUI_WORKDIR": str(self.workdir),
-            "PMTUI_ATTEMPT": str(start.attempt),
-            "PMTUI_RUN_ID": self.run_id,
-        }
+        env = self.environment(start, cwd)
         if DEMO_MODULE in agent.command:
             env["PMTUI_DEMO_SECONDS"] = str(self.setup.estimates.get(task.id, 2.0))
             if argv and argv[0] == "python":
@@ -318,7 +458,7 @@ class _LiveRun:
             header = f"==== pmtui: attempt {record.number} of task {task.id}, {stamp} ===="
         return AttemptSpec(
             argv=argv,
-            cwd=self.workdir,
+            cwd=cwd,
             log_path=self.log_dir / f"{task.id}.log",
             env=env,
             stdin=task.prompt if agent.stdin == "prompt" else None,
@@ -360,13 +500,16 @@ class _LiveRun:
         outcome: Outcome | None,
         result: AttemptResult | None,
         reason: str = "",
+        *,
+        exit_code: int | None = None,
     ) -> None:
         peak_rss = None
         if record.pgid is not None:
             peak_rss = self.sampler.peak_rss(record.pgid) or None
             self.sampler.forget(record.pgid)
         self.attempts.pop(record.task, None)
-        exit_code = None if result is None else result.exit_code
+        if result is not None:
+            exit_code = result.exit_code
         if result is not None:
             reason = result.reason
             if outcome is None:
@@ -466,6 +609,8 @@ class _LiveRun:
         self.scheduler.abort(self.now(), self.abort_reason or "aborted")
         for record in list(self.attempts.values()):
             record.stop.set(self.abort_reason or "aborted")
+        for stop in list(self.side_stops):
+            stop.set(self.abort_reason or "aborted")
         self.carry_out(self.scheduler.decide(self.now()))
 
     async def loop(self, tasks: anyio.abc.TaskGroup) -> RunFinished:
@@ -511,6 +656,7 @@ async def run_plan(
     setup: SchedulerSetup | None = None,
     agent_env: Mapping[str, str] | None = None,
     adopt_orphans: bool = False,
+    isolation: GitIsolation | None = None,
 ) -> RunFinished:
     """Run a validated plan to its end and return its `RunFinished` event (also emitted).
 
@@ -533,6 +679,9 @@ async def run_plan(
         adopt_orphans: Make this process a child subreaper and end what attempts leave
             behind in sessions of their own (`orphans.py`). Process-wide, so for a pmtui
             process, not a test harness.
+        isolation: The run's worktrees and merge queue: isolated attempts run in their
+            task's worktree and are merged before they count as done. None: every task
+            runs in `workdir`.
 
     Cancelling the caller aborts the run too (attempts' process groups are killed) and the
     cancellation goes on.
@@ -555,7 +704,10 @@ async def run_plan(
         numbers={} if continuation is None else continuation.numbers,
         agent_env=agent_env or {},
         adopt_orphans=adopt_orphans and become_subreaper(),
+        isolation=isolation,
     )
+    if isolation is not None:
+        isolation.emit, isolation.now = emit, run.now
     log_dir.mkdir(parents=True, exist_ok=True)
     emit(RunStarted(0.0, run_id, run.plan.path, len(run.graph.tasks), setup.slots))
 

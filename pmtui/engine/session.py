@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from pmtui.engine.groups import group_alive, kill_group
+from pmtui.engine.isolation import recover_merges
 from pmtui.engine.recording import RunRecorder
 from pmtui.engine.runner import Continuation
 from pmtui.plan.model import Task
@@ -27,6 +28,7 @@ from pmtui.project import Project
 from pmtui.store.db import AttemptRecord, Store, StoreError, TaskSpec
 from pmtui.store.files import find_repo_root
 from pmtui.store.lock import RunLock
+from pmtui.vcs.integration import Integration
 
 CREATE_TIME_SLACK_S = 0.05
 """psutil's creation times are rounded to clock ticks: equal within this is the same process."""
@@ -84,8 +86,12 @@ def open_session(
     slots: int,
     resume: bool = False,
     rerun: Sequence[str] = (),
+    integration: Integration | None = None,
 ) -> Session:
     """Lock, open the store and begin (or take over) the run.
+
+    With worktrees (`integration`), the merges a killed pmtui left half-done are reconciled
+    first: a task whose merge landed counts as done.
 
     Raises:
         LockHeld: Another pmtui runs here (its pid is named).
@@ -109,6 +115,7 @@ def open_session(
         lock.release()
         raise
     try:
+        recovered = recover_merges(store, integration) if integration is not None else []
         # Read before a resume drops removed tasks (their attempts go with them).
         leftovers = _leftovers(store, plan_path, whole_store=lock_key(plan_path) == "repository")
         session = _resume(store, lock, project, plan_path, slots, rerun) if resume else None
@@ -117,6 +124,7 @@ def open_session(
             run_id = store.new_run(str(plan_path), specs, slots, time.time())
             session = Session(store, lock, run_id, RunRecorder(store, run_id))
         session.leftovers = leftovers
+        session.notes[:0] = recovered
     except BaseException:
         store.close()
         lock.release()

@@ -24,18 +24,28 @@ import anyio
 import anyio.abc
 
 from pmtui.config.units import format_duration
-from pmtui.engine.events import Event, RunFinished, TaskFinished
+from pmtui.engine.events import Event, MergeFinished, RunFinished, TaskFinished
+from pmtui.engine.isolation import (
+    GitIsolation,
+    IsolationSettings,
+    Stopped,
+    resolve_after_run,
+)
 from pmtui.engine.runner import RunControl, run_plan
 from pmtui.engine.session import Session, SessionError, kill_leftovers, open_session
 from pmtui.project import Project, update_plan
 from pmtui.report.jsonl import json_line
-from pmtui.report.lines import event_line, progress_line
+from pmtui.report.lines import clean_text, event_line, explain_conflict, finish_line, progress_line
 from pmtui.report.summary import render_agent_stats, render_summary_table
 from pmtui.report.view import RunView, plan_tasks
 from pmtui.scheduling.decisions import RunStatus
+from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.scheduling.setup import SchedulerSetup
+from pmtui.scheduling.states import TaskState
 from pmtui.store.db import Store, StoreError, store_dir
 from pmtui.store.files import SourceError, find_repo_root
+from pmtui.vcs.conflicts import Strategy
+from pmtui.vcs.integration import IsolationUnavailable, find_integration
 
 EXIT_CANNOT_START = 2
 """The run could not start (lock held, store unusable, nothing to resume): like bad input."""
@@ -140,6 +150,8 @@ class LiveRun:
     started: str
     """The wall-clock start, ISO 8601 (JUnit's timestamp)."""
     finals: list[TaskFinished] = field(default_factory=list)
+    isolation: GitIsolation | None = None
+    """The run's worktrees and merge queue (None: every task runs in `workdir`)."""
 
     def record(self, event: Event) -> None:
         """Fold an event into the view (and keep each task's `task_finished`)."""
@@ -165,7 +177,47 @@ class LiveRun:
             setup=self.setup,
             agent_env=dict(self.options.agent_env),
             adopt_orphans=self.options.adopt_orphans,
+            isolation=self.isolation,
         )
+
+    async def resolve_after(self, task_id: str, strategy: Strategy) -> str:
+        """Resolve a conflict once the run has ended (the conflicts screen after the run):
+        the merge lands now, and `--resume` runs the dependents its conflict skipped."""
+        if self.isolation is None:
+            raise CommandRefused("this run does not use worktrees: there is no merge to resolve")
+        try:
+            view_task = self.view.task(task_id)
+        except KeyError:
+            raise CommandRefused(f"no task {task_id} in this plan") from None
+        if view_task.status is not TaskState.CONFLICT:
+            raise CommandRefused(f"task {task_id} is {view_task.status}: it has no conflict")
+        resume = f"pmtui run {self.plan} --resume"
+        try:
+            message = await resolve_after_run(
+                self.isolation, self.session.store, task_id, strategy, self.log_dir, resume
+            )
+        except Stopped as error:
+            raise CommandRefused(str(error)) from None
+        if strategy not in (Strategy.MANUAL, Strategy.RERUN):
+            now = self.view.elapsed()
+            self.record(MergeFinished(now, task_id, "merged", ()))
+            self.record(
+                TaskFinished(now, task_id, "done", 0, f"resolved: {strategy}", view_task.attempt, 0)
+            )
+        return message
+
+    def conflicts_report(self) -> str:
+        """Each conflict left, explained, with the git commands to finish it by hand."""
+        conflicted = self.view.conflicted()
+        if not conflicted or self.isolation is None:
+            return ""
+        lines = ["conflicts left (their branches and worktrees are kept):"]
+        for task in conflicted:
+            explained = explain_conflict(task.conflicts) if task.conflicts else task.reason
+            lines.append(f"  {clean_text(task.id)}: {explained}")
+            lines.append("    to finish it by hand:")
+            lines += [f"      {step}" for step in self.isolation.manual(task.id)]
+        return "\n".join(lines) + "\n"
 
     @property
     def notes(self) -> list[str]:
@@ -181,6 +233,9 @@ class LiveRun:
         )
         agents = render_agent_stats(self.view, width=options.width, ascii=options.ascii)
         parts = [f"\n{table.rstrip()}\n\n{agents.rstrip()}\n\n{_outcome(finished, self.log_dir)}"]
+        conflicts = self.conflicts_report()
+        if conflicts:
+            parts.append(finish_line(conflicts, options.ascii))
         if self.session.recorder.error is not None:
             error = self.session.recorder.error
             parts.append(
@@ -215,6 +270,20 @@ def start_live_run(
         )
         return EXIT_CANNOT_START
     slots = options.max_parallel or project.config.pool.max_concurrent
+    settings: IsolationSettings | None = None
+    notes: list[str] = []
+    if project.isolation:
+        found = _isolation_settings(project, workdir)
+        if isinstance(found, IsolationUnavailable):
+            if project.config.conflicts.isolation == "worktree":
+                err.write(f"{plan}: error: {found.message}\n    hint: {found.hint}\n")
+                return EXIT_CANNOT_START
+            notes.append(
+                f"isolation off: {found.message}; tasks share {workdir} and take file locks "
+                f"(to use worktrees: {found.hint})"
+            )
+        else:
+            settings = found
     try:
         logs = store_dir(workdir) / "logs"
         try:
@@ -226,7 +295,13 @@ def start_live_run(
                 "move away what is in the way; pmtui keeps each task's output there",
             ) from None
         session = open_session(
-            project, plan, workdir, slots=slots, resume=options.resume, rerun=options.rerun
+            project,
+            plan,
+            workdir,
+            slots=slots,
+            resume=options.resume,
+            rerun=options.rerun,
+            integration=None if settings is None else settings.integration,
         )
     except StoreError as error:  # LockHeld too: its message names the other pmtui's pid
         err.write(f"{error.path}: error: {error.message}\n    hint: {error.hint}\n")
@@ -234,10 +309,26 @@ def start_live_run(
     except SessionError as error:
         err.write(f"{plan}: error: {error.message}\n    hint: {error.hint}\n")
         return EXIT_CANNOT_START
+    session.notes[:0] = notes
     setup = project.scheduler_setup(
-        options.max_parallel, options.fail_fast, history=_PlanHistory(session.store, plan)
+        options.max_parallel,
+        options.fail_fast,
+        history=_PlanHistory(session.store, plan),
+        isolation=settings is not None,
     )
     view = RunView(plan_tasks(project.plan, project.config, setup.estimates, project.graph))
+    log_dir = workdir / ".pmtui" / "logs" / session.run_id
+    isolation = None
+    if settings is not None:
+        isolation = GitIsolation(
+            settings,
+            session.run_id,
+            project.graph.tasks if project.graph is not None else {},
+            emit=view.apply,
+            now=view.elapsed,
+            recorder=session.recorder,
+            log_dir=log_dir,
+        )
     return LiveRun(
         project,
         plan,
@@ -246,8 +337,35 @@ def start_live_run(
         workdir,
         setup,
         view,
-        workdir / ".pmtui" / "logs" / session.run_id,
+        log_dir,
         time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        isolation=isolation,
+    )
+
+
+def _isolation_settings(
+    project: Project, workdir: Path
+) -> IsolationSettings | IsolationUnavailable:
+    """Worktree settings for a run in `workdir`, or why worktrees cannot be used there."""
+    assert project.config is not None
+    config = project.config
+    repo_root = find_repo_root(workdir)
+    if repo_root is None:
+        return IsolationUnavailable(
+            f"the working folder {workdir} is not in a git repository",
+            "run `git init` there, or set [pool] workdir inside the repository",
+        )
+    try:
+        integration = find_integration(repo_root.resolve(), config.isolation.base)
+    except IsolationUnavailable as error:
+        return error
+    return IsolationSettings(
+        integration,
+        setup=config.isolation.setup,
+        copy_files=config.isolation.copy_files,
+        check=config.merge.check,
+        auto_resolve=config.conflicts.auto_resolve,
+        subfolder=workdir.resolve().relative_to(repo_root.resolve()),
     )
 
 
@@ -278,7 +396,7 @@ def _run(live: LiveRun, out: TextIO, readable: TextIO) -> int:
     sinks = {id(out): _Sink(out, control), id(readable): _Sink(readable, control)}
     json_sink, text = sinks[id(out)], sinks[id(readable)]
     for note in live.notes:
-        text.write(f"resume: {note}\n")
+        text.write(f"pmtui: {note}\n")
 
     def emit(event: Event) -> None:
         live.record(event)

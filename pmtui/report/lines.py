@@ -21,7 +21,9 @@ from pmtui.config.units import format_duration
 from pmtui.engine.events import (
     BoostChanged,
     Event,
+    MergeConflict,
     MergeFinished,
+    MergeWaiting,
     Paused,
     ResourcesSampled,
     Resumed,
@@ -40,7 +42,7 @@ _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 """Control characters and line breaks of any kind: each run becomes one space."""
 
-_GLYPHS = str.maketrans({"—": "-", "…": "...", "→": "->", "×": "x"})
+_GLYPHS = str.maketrans({"—": "-", "…": "...", "→": "->", "×": "x", "“": '"', "”": '"'})
 """The glyphs these lines use, and their ASCII stand-ins."""
 
 _VERB_WIDTH = 7
@@ -57,6 +59,29 @@ def _stamp(time: float) -> str:
 def _line(time: float, verb: str, *parts: str) -> str:
     head = f"{_stamp(time)} {verb:<{_VERB_WIDTH}}"
     return "  ".join([head + (" " + parts[0] if parts else ""), *parts[1:]]).rstrip()
+
+
+def explain_conflict(details: tuple[MergeConflict, ...] | list[MergeConflict]) -> str:
+    """One sentence per other side: `3.2 "Write the guide" and 3.1 "Draft the guide" both
+    changed docs/guide.md (modify/modify)`; several sentences are joined by `; `."""
+    groups: dict[tuple[str, str, str], list[MergeConflict]] = {}
+    for detail in details:
+        key = (detail.other_task, detail.other_commit, detail.other_title)
+        groups.setdefault(key, []).append(detail)
+    sentences = []
+    for (other_task, other_commit, other_title), items in groups.items():
+        first = items[0]
+        if other_task:
+            other = f"{clean_text(other_task)} “{clean_text(other_title)}”"
+        elif other_commit:
+            other = f"commit {clean_text(other_commit)} “{clean_text(other_title)}”"
+        else:
+            other = "the integration branch"
+        paths = ", ".join(f"{clean_text(item.path)} ({item.type})" for item in items)
+        sentences.append(
+            f"{clean_text(first.task)} “{clean_text(first.title)}” and {other} both changed {paths}"
+        )
+    return "; ".join(sentences)
 
 
 def finish_line(text: str, ascii_only: bool) -> str:
@@ -132,12 +157,13 @@ def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A00
         case Resumed():
             text = _line(event.time, "resumed")
         case MergeFinished():
-            conflicts = ", ".join(clean_text(path) for path in event.conflicts)
+            result = clean_text(event.result)
+            if event.conflicts:
+                result = f"CONFLICT: {explain_conflict(event.conflicts)}"
+            text = _line(event.time, "merge", clean_text(event.task), result)
+        case MergeWaiting():
             text = _line(
-                event.time,
-                "merge",
-                clean_text(event.task),
-                clean_text(event.result) + (f": {conflicts}" if conflicts else ""),
+                event.time, "merge", clean_text(event.task), "WAITS: " + clean_text(event.reason)
             )
         case RunFinished():
             text = _line(

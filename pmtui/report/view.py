@@ -15,7 +15,9 @@ from pmtui.config.model import Config
 from pmtui.engine.events import (
     BoostChanged,
     Event,
+    MergeConflict,
     MergeFinished,
+    MergeWaiting,
     Paused,
     ResourcesSampled,
     Resumed,
@@ -89,7 +91,11 @@ class TaskView:
     reason: str = ""
     """The last failure, retry or finish reason."""
     merge_result: str = ""
-    conflicts: tuple[str, ...] = ()
+    """How its last merge ended (`merged`, `up-to-date`, `conflict`, `check-failed`)."""
+    conflicts: tuple[MergeConflict, ...] = ()
+    """What its merge conflicted on, explained (empty once it merged)."""
+    merge_waiting: str = ""
+    """Why its merge waits (files changed by hand in the main checkout), while it does."""
     peak_rss: int | None = None
     """The largest sampled resident memory of its process group, bytes; `None` if never sampled."""
     rss: int | None = None
@@ -248,6 +254,9 @@ class RunView:
             case MergeFinished():
                 task = self._task(event.task)
                 task.merge_result, task.conflicts = event.result, event.conflicts
+                task.merge_waiting = ""
+            case MergeWaiting():
+                self._task(event.task).merge_waiting = event.reason
             case ResourcesSampled():
                 self._sample(event)
             case BoostChanged():
@@ -383,6 +392,10 @@ class RunView:
         """The running tasks, by slot."""
         busy = [task for task in self._tasks.values() if task.status is TaskState.RUNNING]
         return sorted(busy, key=lambda task: (task.slot is None, task.slot or 0, task.id))
+
+    def conflicted(self) -> list[TaskView]:
+        """The tasks left in conflict, in plan order (each with its explanation)."""
+        return [task for task in self._tasks.values() if task.status is TaskState.CONFLICT]
 
     def weight(self, task: TaskView) -> float:
         """The task's share of the run's work: its estimate, or the mean of the known ones."""

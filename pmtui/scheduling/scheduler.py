@@ -314,6 +314,31 @@ class Scheduler:
         self._enqueue(task_id, run)
         self._reopen_dependents(task_id, now)
 
+    def resolved(self, task_id: str, now: float, how: str) -> None:
+        """A conflicted task's merge landed by the user's choice (`how`, e.g. `use_last`): it
+        is done, and the dependents its conflict skipped are reopened."""
+        self._refuse_if_over()
+        run = self._run_of(task_id)
+        if run.state is not TaskState.CONFLICT:
+            raise CommandRefused(
+                f"task {task_id} is {run.state}: only a task left in conflict can be resolved"
+            )
+        self._transition(task_id, run, TaskState.DONE)
+        run.reason = f"resolved: {how}"
+        self._notify(
+            TaskFinished(
+                now,
+                task_id,
+                TaskState.DONE,
+                run.exit_code,
+                run.reason,
+                run.earlier_attempts + run.attempts,
+                run.last_duration_s,
+            )
+        )
+        self._reopen_dependents(task_id, now)
+        self._satisfy(task_id)
+
     def skip(self, task_id: str, now: float) -> None:
         """Skip a task that has not ended (stopping it if it runs), and its dependents."""
         self._refuse_if_over()

@@ -86,7 +86,8 @@ LEGAL_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.DONE: frozenset(),
     # The user's "retry now" reopens a failed task.
     TaskState.FAILED: frozenset({TaskState.READY, TaskState.PENDING}),
-    TaskState.CONFLICT: frozenset({TaskState.READY, TaskState.PENDING}),
+    # A conflict the user resolves (use_first, use_last…) lands the task's merge: done.
+    TaskState.CONFLICT: frozenset({TaskState.READY, TaskState.PENDING, TaskState.DONE}),
     # A task skipped because a dependency failed is reopened when that dependency is retried.
     TaskState.SKIPPED: frozenset({TaskState.PENDING}),
     TaskState.CANCELLED: frozenset(),

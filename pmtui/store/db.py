@@ -71,6 +71,23 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_by_task ON attempts (task_id, ended_at);
     """,
+    # 1 -> 2: the merge journal (DESIGN.md §6): a merge is written `pending` before the
+    # integration branch moves and `landed` once the main checkout shows it, so a pmtui
+    # killed in between can tell which side of the move it died on.
+    """
+    CREATE TABLE merges (
+        run_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        branch TEXT NOT NULL,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        state TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (run_id, task_id, attempt, new)
+    );
+    CREATE INDEX merges_by_state ON merges (state);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """`PRAGMA user_version` of a store this pmtui wrote; migration `i` takes `i` to `i + 1`."""
@@ -132,6 +149,29 @@ class AttemptRecord:
     peak_rss: int | None
     pgid: int | None
     create_time: float | None
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """One merge of a task's branch into the integration branch, as the journal has it."""
+
+    run_id: str
+    task_id: str
+    attempt: int
+    branch: str
+    """The integration branch."""
+    old: str
+    """Its commit before the merge (hex)."""
+    new: str
+    """Its commit after (hex)."""
+    state: str
+    """`pending` (the branch may or may not have moved), `landed` or `abandoned`."""
+    at: float
+
+
+MERGE_PENDING = "pending"
+MERGE_LANDED = "landed"
+MERGE_ABANDONED = "abandoned"
 
 
 TaskSpec = tuple[str, str, str]
@@ -352,6 +392,17 @@ class Store:
                 (create_time, run_id, task_id, number),
             )
 
+    def attempt_regrouped(
+        self, run_id: str, task_id: str, number: int, pgid: int, create_time: float | None
+    ) -> None:
+        """An attempt now runs in another process group (its worktree's setup, the check)."""
+        with self._writing() as db:
+            db.execute(
+                "UPDATE attempts SET pgid = ?, create_time = ? WHERE run_id = ? AND task_id = ?"
+                " AND number = ?",
+                (pgid, create_time, run_id, task_id, number),
+            )
+
     def attempt_ended(
         self,
         run_id: str,
@@ -387,6 +438,12 @@ class Store:
         """Change a run's status but leave it unfinished: an aborted run stays resumable."""
         with self._writing() as db:
             db.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+
+    def unfinish_run(self, run_id: str) -> None:
+        """Make a finished run resumable again (a conflict resolved after it ended leaves
+        skipped dependents for `--resume` to run)."""
+        with self._writing() as db:
+            db.execute("UPDATE runs SET finished_at = NULL WHERE id = ?", (run_id,))
 
     def reopen_run(self, run_id: str, slots: int) -> None:
         """Take over an unfinished run for `--resume`: this process is now its pid."""
@@ -468,6 +525,47 @@ class Store:
                 _opt_int(row[7]),
                 _opt_int(row[8]),
                 _opt_float(row[9]),
+            )
+            for row in rows
+        ]
+
+    def merge_state(self, merge: MergeRecord) -> None:
+        """Write a merge's journal entry (inserted, or its state updated)."""
+        with self._writing() as db:
+            db.execute(
+                "INSERT INTO merges (run_id, task_id, attempt, branch, old, new, state, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_id, attempt, new)"
+                " DO UPDATE SET state = excluded.state, at = excluded.at",
+                (
+                    merge.run_id,
+                    merge.task_id,
+                    merge.attempt,
+                    merge.branch,
+                    merge.old,
+                    merge.new,
+                    merge.state,
+                    merge.at,
+                ),
+            )
+
+    def merges(self, state: str | None = None) -> list[MergeRecord]:
+        """The journal, oldest first; only entries in `state` when given."""
+        where, params = ("WHERE state = ?", [state]) if state is not None else ("", [])
+        rows = self._query(
+            "SELECT run_id, task_id, attempt, branch, old, new, state, at FROM merges"
+            f" {where} ORDER BY at, rowid",
+            params,
+        )
+        return [
+            MergeRecord(
+                str(row[0]),
+                str(row[1]),
+                _int(row[2]),
+                str(row[3]),
+                str(row[4]),
+                str(row[5]),
+                str(row[6]),
+                _float(row[7]),
             )
             for row in rows
         ]

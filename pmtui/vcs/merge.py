@@ -1,125 +1,187 @@
 """One task's branch merged into the integration branch, or its conflicts named (DESIGN.md §6).
 
-The merge is computed as trees (dulwich's three-way `merge_tree`), without touching any
-checkout, so conflicts are found before anything is written. A clean result becomes a merge
-commit, and the integration branch moves to it by compare-and-swap: if the branch moved
-meanwhile, nothing is written and the caller merges again on the new base. One merge at a
-time is the merge queue's job (the caller's); this module never waits.
+A merge is worked out first (`plan_merge`) as trees, touching no checkout and writing no
+object, so conflicts are found before anything is written. Publishing it (`publish`) stores
+the new objects and moves the integration branch by compare-and-swap: if the branch moved
+meanwhile, nothing is overwritten and the caller plans again on the new base. One merge at a
+time is the merge queue's job (the engine's); this module never waits.
 
-Not here yet: updating the main checkout when it has the integration branch checked out,
-and `[merge] check`.
+History stays one commit per task where it can: a task's branch that starts where the
+integration branch is fast-forwards it; a single commit made beside other merges is replayed
+on top (its author and message kept); several commits of an agent's own are merged with a
+merge commit, so none is lost.
 """
 
 from __future__ import annotations
 
-import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dulwich import porcelain
-from dulwich.objects import Commit, ObjectID, Tree
+from dulwich.graph import find_merge_base
+from dulwich.objects import Commit, ObjectID, ShaFile
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from pmtui.vcs.worktrees import AUTHOR
+from pmtui.vcs.threeway import PathConflict, Side, merge_trees
+from pmtui.vcs.worktrees import AUTHOR, tree_of
+
+Conflict = PathConflict
+"""A path both sides changed in ways that do not merge, and its type."""
 
 
 @dataclass(frozen=True, slots=True)
-class Conflict:
-    """A path both sides changed in ways that do not merge, and how (seed 004's types)."""
-
-    path: str
-    kind: str
-    """`modify/modify`, `delete/modify`, `add/add` or `file/directory`."""
-
-
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    """How a merge went: `merged` (the new commit), `conflict` or `moved`."""
+class MergePlan:
+    """A merge worked out but not yet written."""
 
     result: str
-    """`merged`, `up-to-date` (nothing new on the task's branch), `conflict`, or `moved` (the
-    integration branch moved during the merge: try again)."""
-    commit: bytes | None = None
+    """`merged` (ready to publish), `up-to-date` (nothing new on the task's branch) or
+    `conflict`."""
+    integration: str
+    """The branch merged into."""
+    old: bytes
+    """The integration branch's commit the merge starts from."""
+    new: bytes
+    """The commit the branch moves to (`old` when nothing moves)."""
+    task_tip: bytes
+    """The task branch's commit that was merged."""
+    base: bytes | None
+    """The merge base of the two."""
     conflicts: tuple[Conflict, ...] = ()
-    """The paths both sides changed in ways that do not merge cleanly, by path."""
+    merged_by_line: tuple[str, ...] = ()
+    """Paths both sides changed whose lines merged cleanly."""
+    how: str = ""
+    """`fast-forward`, `replay` or `merge-commit`."""
+    objects: tuple[ShaFile, ...] = field(default=(), repr=False)
+
+    @property
+    def moves(self) -> bool:
+        """Whether publishing moves the integration branch."""
+        return self.result == "merged" and self.new != self.old
 
 
-def merge_task(repo_root: Path, integration: str, task_branch: str, message: str) -> MergeResult:
-    """Merge `task_branch` into the branch `integration` (no checkout touched).
+def branch_ref(branch: str) -> Ref:
+    """`refs/heads/<branch>`."""
+    return Ref(b"refs/heads/" + branch.encode())
+
+
+def plan_merge(
+    repo_root: Path,
+    integration: str,
+    task_branch: str,
+    message: str,
+    *,
+    auto_resolve: bool = True,
+    favor: Side | None = None,
+) -> MergePlan:
+    """Work out the merge of `task_branch` into `integration`; nothing is written.
+
+    Args:
+        repo_root: The repository.
+        integration: The branch merged into.
+        task_branch: The task's branch.
+        message: The message of a merge commit (when one is needed).
+        auto_resolve: Merge files both sides changed when their lines do not conflict.
+        favor: Resolve each conflict to this side (`use_first`, `use_last`).
 
     Raises:
         KeyError: A branch does not exist.
     """
     with Repo(str(repo_root)) as repo:
-        target = Ref(b"refs/heads/" + integration.encode())
-        source = Ref(b"refs/heads/" + task_branch.encode())
-        ours = bytes(repo.refs[target])
-        theirs = bytes(repo.refs[source])
-        bases = porcelain.merge_base(repo, [ours, theirs])
+        ours = bytes(repo.refs[branch_ref(integration)])
+        theirs = bytes(repo.refs[branch_ref(task_branch)])
+        bases = find_merge_base(repo, [ObjectID(ours), ObjectID(theirs)])
         base = bytes(bases[0]) if bases else None
         if base == theirs:
-            return MergeResult("up-to-date", ours)
-        if base == ours:  # fast-forward: the task's branch starts where the integration is
-            return _move(repo, target, ours, theirs)
-        base_commit = repo[ObjectID(base)] if base is not None else None
-        base_tree = base_commit.tree if isinstance(base_commit, Commit) else None
-        tree, conflicts = porcelain.merge_tree(repo, base_tree, ours, theirs)
-        if conflicts:
-            trees = (base_tree, _tree_of(repo, ours), _tree_of(repo, theirs))
-            found = {
-                path: Conflict(path.decode("utf-8", "replace"), _kind(repo, trees, path))
-                for path in conflicts
-            }
-            return MergeResult("conflict", None, tuple(found[path] for path in sorted(found)))
+            return MergePlan("up-to-date", integration, ours, ours, theirs, base)
+        if base == ours:
+            return MergePlan("merged", integration, ours, theirs, theirs, base, how="fast-forward")
+        base_tree = tree_of(repo, base) if base is not None else None
+        merged = merge_trees(
+            repo.object_store.__getitem__,
+            base_tree,
+            tree_of(repo, ours),
+            tree_of(repo, theirs),
+            auto_resolve=auto_resolve,
+            favor=favor,
+        )
+        if merged.conflicts:
+            conflicts = tuple(sorted(merged.conflicts, key=lambda item: item.path))
+            return MergePlan("conflict", integration, ours, ours, theirs, base, conflicts)
+        tip = repo[ObjectID(theirs)]
+        assert isinstance(tip, Commit)
         commit = Commit()
-        commit.tree = tree
-        commit.parents = [ObjectID(ours), ObjectID(theirs)]
-        commit.author = commit.committer = AUTHOR
-        commit.author_time = commit.commit_time = int(time.time())
-        commit.author_timezone = commit.commit_timezone = 0
+        commit.tree = ObjectID(merged.tree)
+        commit.committer = AUTHOR
+        commit.commit_time = int(time.time())
+        commit.commit_timezone = 0
         commit.encoding = b"UTF-8"
-        commit.message = message.encode("utf-8") + b"\n"
-        repo.object_store.add_object(commit)
-        return _move(repo, target, ours, bytes(commit.id))
+        if base is not None and list(tip.parents) == [ObjectID(base)]:
+            how = "replay"
+            commit.parents = [ObjectID(ours)]
+            commit.author = tip.author
+            commit.author_time, commit.author_timezone = tip.author_time, tip.author_timezone
+            commit.message = tip.message
+        else:
+            how = "merge-commit"
+            commit.parents = [ObjectID(ours), ObjectID(theirs)]
+            commit.author = AUTHOR
+            commit.author_time, commit.author_timezone = commit.commit_time, 0
+            commit.message = message.encode("utf-8") + b"\n"
+        return MergePlan(
+            "merged",
+            integration,
+            ours,
+            bytes(commit.id),
+            theirs,
+            base,
+            merged_by_line=tuple(merged.merged_by_line),
+            how=how,
+            objects=(*merged.objects, commit),
+        )
 
 
-def _tree_of(repo: Repo, commit: bytes) -> bytes:
-    found = repo[ObjectID(commit)]
-    assert isinstance(found, Commit)
-    return bytes(found.tree)
+def store_objects(repo_root: Path, plan: MergePlan) -> None:
+    """Write the merge's new blobs, trees and commit into the object store (no ref moves:
+    until `publish`, they are loose objects nothing points to)."""
+    with Repo(str(repo_root)) as repo:
+        for obj in plan.objects:
+            repo.object_store.add_object(obj)
 
 
-def _entry(repo: Repo, tree: bytes | None, path: bytes) -> tuple[int, bytes] | None:
-    """`(mode, sha)` of `path` in `tree`, or None when it is not there."""
-    if tree is None:
-        return None
-    root = repo[ObjectID(tree)]
-    assert isinstance(root, Tree)
-    try:
-        mode, sha = root.lookup_path(repo.object_store.__getitem__, path)
-    except KeyError:
-        return None
-    return mode, bytes(sha)
+def publish(repo_root: Path, plan: MergePlan) -> bool:
+    """Store the merge's objects and move the integration branch to it (compare-and-swap).
+
+    Returns:
+        False when the branch moved since the plan was made: nothing was changed.
+    """
+    if not plan.moves:
+        return True
+    store_objects(repo_root, plan)
+    with Repo(str(repo_root)) as repo:
+        return bool(
+            repo.refs.set_if_equals(
+                branch_ref(plan.integration), ObjectID(plan.old), ObjectID(plan.new)
+            )
+        )
 
 
-def _kind(repo: Repo, trees: tuple[bytes | None, bytes, bytes], path: bytes) -> str:
-    """The type of conflict at `path`, from its base, our and their entries."""
-    base, ours, theirs = (_entry(repo, tree, path) for tree in trees)
-    sides = [entry for entry in (ours, theirs) if entry is not None]
-    if any(stat.S_ISDIR(mode) for mode, _ in sides) and any(
-        not stat.S_ISDIR(mode) for mode, _ in sides
-    ):
-        return "file/directory"
-    if base is None:
-        return "add/add"
-    if ours is None or theirs is None:
-        return "delete/modify"
-    return "modify/modify"
+def move_branch(repo_root: Path, branch: str, old: bytes, new: bytes) -> bool:
+    """Move a branch from `old` to `new` (compare-and-swap); False if it was not at `old`."""
+    with Repo(str(repo_root)) as repo:
+        return bool(repo.refs.set_if_equals(branch_ref(branch), ObjectID(old), ObjectID(new)))
 
 
-def _move(repo: Repo, target: Ref, old: bytes, new: bytes) -> MergeResult:
-    if repo.refs.set_if_equals(target, ObjectID(old), ObjectID(new)):
-        return MergeResult("merged", new)
-    return MergeResult("moved")
+def merge_task(
+    repo_root: Path,
+    integration: str,
+    task_branch: str,
+    message: str,
+    *,
+    auto_resolve: bool = True,
+) -> MergePlan:
+    """Plan and publish in one go; a `moved` result when the branch moved in between."""
+    plan = plan_merge(repo_root, integration, task_branch, message, auto_resolve=auto_resolve)
+    if plan.result == "merged" and not publish(repo_root, plan):
+        return MergePlan("moved", integration, plan.old, plan.old, plan.task_tip, plan.base)
+    return plan

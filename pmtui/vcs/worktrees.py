@@ -1,29 +1,53 @@
-"""A worktree per task (DESIGN.md §6): create it, commit what the task changed, remove it.
+"""A worktree per task (DESIGN.md §6): create or reuse it, commit what the task changed,
+remove it.
 
 Each task of a code-modifying agent works in `.pmtui/worktrees/<run>/<task>` on its own
-branch `pmtui/<run>/<task-id>`, so parallel agents never write into each other's files. All
-of it through dulwich — the `git` CLI must agree with what is written (the tests check with
-it). Removing never loses work: dulwich's `worktree_remove` deletes a worktree with
-uncommitted changes even without `force` (NOTES.md), so the check comes first, here.
+branch `pmtui/<run>/<task-id>`, so parallel agents never write into each other's files. Every
+attempt starts from the integration branch as it is then (its dependencies merged); whatever
+an earlier attempt left — committed or not — is first committed and kept under
+`refs/pmtui/<run>/<task>/attempt-<n>`, so a rerun never loses work.
+
+The worktree's git files are the same git writes (`.git/worktrees/<id>/` and a `.git` file);
+the `git` CLI must agree with everything here (the tests check with it). Removing never loses
+work: dulwich's `worktree_remove` deletes a worktree with uncommitted changes even without
+`force` (NOTES.md), so removal here checks first and refuses.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dulwich import porcelain
-from dulwich.objects import ObjectID
+from dulwich.graph import find_merge_base
+from dulwich.objects import Commit, ObjectID
 from dulwich.refs import Ref
 from dulwich.repo import Repo
+
+from pmtui.vcs.workfiles import (
+    Checkout,
+    materialize,
+    read_index,
+    scan,
+    stage,
+    switch,
+    tree_diff,
+    tree_entries,
+    tree_from_entries,
+    write_index,
+)
 
 WORKTREES = Path(".pmtui") / "worktrees"
 """Where worktrees live, relative to the repository root."""
 
 AUTHOR = b"pmtui <pmtui@localhost>"
 """The author and committer of the commits pmtui makes for a task."""
+
+KEPT_REFS = b"refs/pmtui/"
+"""Where the work of earlier attempts is kept (outside `refs/heads/`: not a branch)."""
 
 _ILLEGAL = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 """What git refuses in a ref name (`git check-ref-format`), run by run."""
@@ -41,6 +65,10 @@ class WorktreeDirty(Exception):  # noqa: N818 - reads as what it is
         self.changes = changes
 
 
+class WorktreeError(Exception):
+    """A worktree cannot be made where it must be; the message says what is in the way."""
+
+
 @dataclass(frozen=True, slots=True)
 class Worktree:
     """A task's worktree and its branch."""
@@ -49,7 +77,30 @@ class Worktree:
     branch: str
     """The short branch name, e.g. `pmtui/20261125-101500-ab12/2.1`."""
     base: bytes
-    """The commit it was created from (hex)."""
+    """The commit it was (re)started from (hex)."""
+    admin: Path
+    """Its folder in the repository: `.git/worktrees/<id>` (HEAD, index)."""
+
+    @property
+    def checkout(self) -> Checkout:
+        """Its files and index."""
+        return Checkout(self.path, self.admin / "index")
+
+    @property
+    def ref(self) -> Ref:
+        """`refs/heads/<branch>`."""
+        return Ref(b"refs/heads/" + self.branch.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A worktree made ready for an attempt."""
+
+    worktree: Worktree
+    kept: str = ""
+    """The ref now holding an earlier attempt's work ("" when there was none to keep)."""
+    created: bool = True
+    """Whether it was made now (else an earlier attempt's was reset)."""
 
 
 def ref_component(text: str) -> str:
@@ -66,32 +117,38 @@ def branch_name(run_id: str, task_id: str) -> str:
     return f"pmtui/{ref_component(run_id)}/{ref_component(task_id)}"
 
 
+def kept_ref(run_id: str, task_id: str, attempt: int) -> Ref:
+    """Where the work of one attempt is kept: `refs/pmtui/<run>/<task>/attempt-<n>`."""
+    return Ref(
+        KEPT_REFS + f"{ref_component(run_id)}/{ref_component(task_id)}/attempt-{attempt}".encode()
+    )
+
+
 def worktree_path(repo_root: Path, run_id: str, task_id: str) -> Path:
     """`<repo>/.pmtui/worktrees/<run>/<task>`."""
     return repo_root / WORKTREES / ref_component(run_id) / ref_component(task_id)
 
 
-def create_worktree(repo_root: Path, run_id: str, task_id: str, base: str | bytes) -> Worktree:
-    """A new worktree for the task on its own branch, from `base` (a branch or a commit).
+def admin_name(run_id: str, task_id: str) -> str:
+    """The worktree's folder under `.git/worktrees/`: unique per run and task."""
+    return f"pmtui-{ref_component(run_id)}-{ref_component(task_id)}"
+
+
+def _worktree(repo_root: Path, run_id: str, task_id: str, base: bytes) -> Worktree:
+    return Worktree(
+        worktree_path(repo_root, run_id, task_id),
+        branch_name(run_id, task_id),
+        base,
+        repo_root / ".git" / "worktrees" / admin_name(run_id, task_id),
+    )
+
+
+def commit_of(repo: Repo, base: str | bytes) -> bytes:
+    """The commit a branch name or hex id names.
 
     Raises:
         KeyError: `base` names no branch or commit.
-        ValueError: The branch already exists, or is checked out elsewhere.
     """
-    branch = branch_name(run_id, task_id)
-    with Repo(str(repo_root)) as repo:
-        commit = _resolve(repo, base)
-        # The branch first, then a worktree on it: given a commit too, dulwich's worktree_add
-        # leaves the worktree detached. add_if_new refuses to move an existing branch.
-        if not repo.refs.add_if_new(Ref(b"refs/heads/" + branch.encode()), ObjectID(commit)):
-            raise ValueError(f"branch {branch} already exists")
-    path = worktree_path(repo_root, run_id, task_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    porcelain.worktree_add(str(repo_root), path=str(path), branch=branch)
-    return Worktree(path, branch, commit)
-
-
-def _resolve(repo: Repo, base: str | bytes) -> bytes:
     name = base.encode() if isinstance(base, str) else base
     for candidate in (b"refs/heads/" + name, name):
         ref = Ref(candidate)
@@ -102,19 +159,160 @@ def _resolve(repo: Repo, base: str | bytes) -> bytes:
     raise KeyError(f"no branch or commit {name.decode(errors='replace')}")
 
 
-def changes(path: Path) -> list[str]:
-    """Paths changed in the worktree and not committed: staged, unstaged and untracked."""
-    status = porcelain.status(str(path), untracked_files="all")
-    found: set[str] = set()
-    for kind in ("add", "delete", "modify"):
-        found.update(_text(item) for item in status.staged.get(kind, []))
-    found.update(_text(item) for item in status.unstaged)
-    found.update(_text(item) for item in status.untracked)
+def is_ancestor(repo: Repo, older: bytes, newer: bytes) -> bool:
+    """Whether commit `older` is `newer` or one of its ancestors."""
+    if older == newer:
+        return True
+    bases = find_merge_base(repo, [ObjectID(older), ObjectID(newer)])
+    return bool(bases) and bytes(bases[0]) == older
+
+
+def tree_of(repo: Repo, commit: bytes) -> bytes:
+    """The root tree of a commit."""
+    found = repo[ObjectID(commit)]
+    if not isinstance(found, Commit):
+        raise KeyError(f"{commit.decode()} is not a commit")
+    return bytes(found.tree)
+
+
+def create_worktree(repo_root: Path, run_id: str, task_id: str, base: str | bytes) -> Worktree:
+    """A new worktree for the task on its own new branch, from `base` (a branch or commit).
+
+    Raises:
+        KeyError: `base` names no branch or commit.
+        ValueError: The branch already exists.
+        WorktreeError: Something is in the way of the worktree's folder.
+    """
+    branch = branch_name(run_id, task_id)
+    with Repo(str(repo_root)) as repo:
+        commit = commit_of(repo, base)
+        tree = _worktree(repo_root, run_id, task_id, commit)
+        # add_if_new refuses to move an existing branch.
+        if not repo.refs.add_if_new(tree.ref, ObjectID(commit)):
+            raise ValueError(f"branch {branch} already exists")
+        _materialize(repo, tree)
+    return tree
+
+
+def prepare_worktree(
+    repo_root: Path,
+    run_id: str,
+    task_id: str,
+    base: str | bytes,
+    *,
+    attempt: int,
+    title: str,
+) -> Prepared:
+    """The task's worktree, on its branch at `base`, ready for attempt number `attempt`.
+
+    A worktree or branch an earlier attempt left is reset to `base`; its work (uncommitted
+    changes are committed first) is kept under `kept_ref(run, task, attempt - 1)` unless
+    `base` already holds it.
+
+    Raises:
+        KeyError: `base` names no branch or commit.
+        WorktreeError: Something that is not this task's worktree is in the way.
+    """
+    with Repo(str(repo_root)) as repo:
+        commit = commit_of(repo, base)
+        tree = _worktree(repo_root, run_id, task_id, commit)
+        tip = bytes(repo.refs[tree.ref]) if tree.ref in repo.refs else None
+        existing = _is_worktree(tree)
+        if existing and tip is not None:
+            left = f"{title} (left by attempt {attempt - 1})"
+            tip = _commit_leftovers(repo, tree, tip, task_id, left) or tip
+        kept = ""
+        if tip is not None and tip != commit and not is_ancestor(repo, tip, commit):
+            ref = _free_kept_ref(repo, run_id, task_id, attempt - 1)
+            repo.refs[ref] = ObjectID(tip)
+            kept = ref.decode()
+        if existing and tip is not None:
+            old, new = tree_diff(repo.object_store, tree_of(repo, tip), tree_of(repo, commit))
+            switch(repo.object_store, tree.checkout, repo, old, new, force=True)
+            repo.refs.set_if_equals(tree.ref, ObjectID(tip), ObjectID(commit))
+            return Prepared(tree, kept, created=False)
+        if tip is None:
+            repo.refs.add_if_new(tree.ref, ObjectID(commit))
+        else:
+            repo.refs.set_if_equals(tree.ref, ObjectID(tip), ObjectID(commit))
+        _clear_partial(tree)
+        _materialize(repo, tree)
+    return Prepared(tree, kept, created=True)
+
+
+def _is_worktree(tree: Worktree) -> bool:
+    """Whether the task's worktree is complete (its index is written last)."""
+    return (tree.admin / "index").is_file() and (tree.path / ".git").is_file()
+
+
+def _clear_partial(tree: Worktree) -> None:
+    """Remove what a creation cut short left (only pmtui's checkout of a tree: no work).
+
+    Raises:
+        WorktreeError: The folder holds something else.
+    """
+    if tree.path.exists() or tree.path.is_symlink():
+        marker = tree.path / ".git"
+        if not marker.is_file() or _gitdir_of(marker) != tree.admin:
+            raise WorktreeError(
+                f"{tree.path} is in the way of task worktrees and is not one; move it away"
+            )
+        shutil.rmtree(tree.path)
+    if tree.admin.exists():
+        shutil.rmtree(tree.admin)
+
+
+def _gitdir_of(marker: Path) -> Path | None:
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Path(text[len("gitdir: ") :]) if text.startswith("gitdir: ") else None
+
+
+def _materialize(repo: Repo, tree: Worktree) -> None:
+    """Write the worktree's git files, then its files, then its index (last: it marks it done)."""
+    if tree.path.exists():
+        raise WorktreeError(f"{tree.path} already exists; move it away")
+    common = Path(repo.controldir()).resolve()
+    tree.path.mkdir(parents=True)
+    tree.admin.mkdir(parents=True)
+    (tree.admin / "gitdir").write_bytes(os.fsencode(tree.path.resolve() / ".git") + b"\n")
+    (tree.admin / "commondir").write_bytes(b"../..\n")
+    (tree.admin / "HEAD").write_bytes(b"ref: " + tree.ref + b"\n")
+    (tree.path / ".git").write_bytes(
+        b"gitdir: " + os.fsencode(common / "worktrees" / tree.admin.name) + b"\n"
+    )
+    files = tree_entries(repo.object_store, tree_of(repo, tree.base))
+    entries = materialize(repo.object_store, tree.checkout, files)
+    write_index(tree.checkout.index_path, entries)
+
+
+def _free_kept_ref(repo: Repo, run_id: str, task_id: str, attempt: int) -> Ref:
+    ref = kept_ref(run_id, task_id, max(attempt, 1))
+    suffix = 1
+    while ref in repo.refs:
+        suffix += 1
+        ref = Ref(kept_ref(run_id, task_id, max(attempt, 1)) + f"-{suffix}".encode())
+    return ref
+
+
+def changes(target: Worktree | Path) -> list[str]:
+    """Paths changed in a worktree and not committed: staged, unstaged and untracked."""
+    path = target.path if isinstance(target, Worktree) else target
+    with Repo(str(path)) as repo:
+        checkout = Checkout(path, Path(repo.index_path()))
+        entries, changed = scan(checkout, repo)
+        head = bytes(repo.head())
+        found = {os.fsdecode(state.path) for state in changed}
+        staged = {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}
+        committed = tree_entries(repo.object_store, tree_of(repo, head))
+        found.update(
+            os.fsdecode(name)
+            for name in staged.keys() | committed.keys()
+            if staged.get(name) != committed.get(name)
+        )
     return sorted(found)
-
-
-def _text(path: str | bytes) -> str:
-    return path.decode("utf-8", "replace") if isinstance(path, bytes) else path
 
 
 def commit_task(worktree: Worktree, task_id: str, title: str) -> bytes | None:
@@ -124,22 +322,39 @@ def commit_task(worktree: Worktree, task_id: str, title: str) -> bytes | None:
         The new commit, or None when there was nothing to commit (the agent committed
         itself, or changed nothing).
     """
-    changed = changes(worktree.path)
-    if not changed:
-        return None
     with Repo(str(worktree.path)) as repo:
-        porcelain.add(repo, paths=[str(worktree.path / name) for name in changed])
-        now = time.time()
-        return porcelain.commit(
-            repo,
-            message=f"{task_id}: {title}".encode(),
-            author=AUTHOR,
-            committer=AUTHOR,
-            author_timestamp=now,
-            commit_timestamp=now,
-            author_timezone=0,
-            commit_timezone=0,
-        )
+        tip = bytes(repo.refs[worktree.ref])
+        return _commit_leftovers(repo, worktree, tip, task_id, title)
+
+
+def _commit_leftovers(
+    repo: Repo, worktree: Worktree, tip: bytes, task_id: str, title: str
+) -> bytes | None:
+    """Commit what the worktree holds beyond `tip` on its branch; None when nothing."""
+    checkout = worktree.checkout
+    entries, changed = scan(checkout, repo)
+    committed = tree_entries(repo.object_store, tree_of(repo, tip))
+    staged = {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}
+    if not changed and staged == committed:
+        return None
+    stage(repo.object_store, checkout, entries, changed)
+    tree = tree_from_entries(repo.object_store, entries)
+    if tree == tree_of(repo, tip):
+        write_index(checkout.index_path, entries)
+        return None
+    commit = Commit()
+    commit.tree = ObjectID(tree)
+    commit.parents = [ObjectID(tip)]
+    commit.author = commit.committer = AUTHOR
+    commit.author_time = commit.commit_time = int(time.time())
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.encoding = b"UTF-8"
+    commit.message = f"{task_id}: {title}\n".encode()
+    repo.object_store.add_object(commit)
+    if not repo.refs.set_if_equals(worktree.ref, ObjectID(tip), commit.id):
+        raise WorktreeError(f"branch {worktree.branch} moved while its work was committed")
+    write_index(checkout.index_path, entries)
+    return bytes(commit.id)
 
 
 def remove_worktree(repo_root: Path, worktree: Worktree) -> None:
@@ -151,4 +366,34 @@ def remove_worktree(repo_root: Path, worktree: Worktree) -> None:
     left = changes(worktree.path)
     if left:
         raise WorktreeDirty(worktree.path, left)
-    porcelain.worktree_remove(str(repo_root), path=str(worktree.path))
+    shutil.rmtree(worktree.path)
+    if worktree.admin.exists():
+        shutil.rmtree(worktree.admin)
+    _prune_empty_parent(worktree.path.parent, repo_root / WORKTREES)
+
+
+def _prune_empty_parent(folder: Path, stop: Path) -> None:
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def open_worktree(repo_root: Path, run_id: str, task_id: str) -> Worktree | None:
+    """The task's worktree if it exists (its `base` is then its branch's tip)."""
+    tree = _worktree(repo_root, run_id, task_id, b"")
+    if not _is_worktree(tree):
+        return None
+    with Repo(str(repo_root)) as repo:
+        if tree.ref not in repo.refs:
+            return None
+        tip = bytes(repo.refs[tree.ref])
+    return Worktree(tree.path, tree.branch, tip, tree.admin)
+
+
+def worktree_index(tree: Worktree) -> dict[bytes, tuple[int, bytes]]:
+    """The worktree's index as `{path: (mode, sha)}`."""
+    entries = read_index(tree.checkout.index_path)
+    return {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}

@@ -28,7 +28,19 @@ EXAMPLES: list[Event] = [
     events.BoostChanged(time=50.0, slots=8),
     events.Paused(time=51.0),
     events.Resumed(time=52.0),
-    events.MergeFinished(time=53.0, task="2.1", result="conflict", conflicts=("a.txt", "b.txt")),
+    events.MergeFinished(
+        time=53.0,
+        task="2.1",
+        result="conflict",
+        conflicts=(
+            events.MergeConflict(
+                "a.txt", "modify/modify", "2.1", "Write A", "1.4", "Draft A", "1a2b3c4"
+            ),
+            events.MergeConflict(
+                "b.txt", "add/add", "2.1", "Write A", "1.4", "Draft A", "1a2b3c4"
+            ),
+        ),
+    ),
     events.RunFinished(
         time=150.5, status="failed", done=10, failed=1, skipped=1, conflicts=0, duration_s=150.5
     ),
@@ -65,7 +77,16 @@ def test_json_values() -> None:
         "delay_s": 5.0,
         "reason": "exit 1",
     }
-    assert event_json(EXAMPLES[9])["conflicts"] == ["a.txt", "b.txt"]
+    assert event_json(EXAMPLES[9])["conflicts"][0] == {
+        "path": "a.txt",
+        "type": "modify/modify",
+        "task": "2.1",
+        "title": "Write A",
+        "other_task": "1.4",
+        "other_title": "Draft A",
+        "other_commit": "1a2b3c4",
+    }
+    assert [item["path"] for item in event_json(EXAMPLES[9])["conflicts"]] == ["a.txt", "b.txt"]
     skipped = events.TaskFinished(
         time=1.0, task="3.1", status="skipped", exit_code=None, reason="", attempt=0, duration_s=0
     )
@@ -167,7 +188,10 @@ def test_key_facts() -> None:
     assert line_of(EXAMPLES[7]) == "[  51.0s] PAUSED"
     assert line_of(EXAMPLES[8]) == "[  52.0s] resumed"
     merge = line_of(EXAMPLES[9])
-    assert "2.1" in merge and "conflict" in merge and "a.txt, b.txt" in merge
+    assert merge == (
+        "[  53.0s] merge   2.1  CONFLICT: 2.1 “Write A” and 1.4 “Draft A” both changed "
+        "a.txt (modify/modify), b.txt (add/add)"
+    )
     finish = line_of(EXAMPLES[10])
     assert "failed" in finish and "10 done" in finish and "1 skipped" in finish
     assert "2m30s" in finish

@@ -342,9 +342,13 @@ def test_a_task_without_an_estimate_gets_the_capped_bar() -> None:
 
 def test_merge_results_are_kept() -> None:
     view = RunView([info("1")])
-    view.apply(ev.MergeFinished(1.0, "1", "conflict", ("a.txt", "b.txt")))
+    conflict = ev.MergeConflict("a.txt", "add/add", "1", "One", "2", "Two", "abcdef0")
+    view.apply(ev.MergeWaiting(0.5, "1", ("a.txt",), "a.txt changed by hand"))
+    assert view.task("1").merge_waiting == "a.txt changed by hand"
+    view.apply(ev.MergeFinished(1.0, "1", "conflict", (conflict,)))
     assert view.task("1").merge_result == "conflict"
-    assert view.task("1").conflicts == ("a.txt", "b.txt")
+    assert view.task("1").conflicts == (conflict,)
+    assert view.task("1").merge_waiting == ""
 
 
 def test_agent_stats_count_success_mean_duration_peak_rss_and_cpu() -> None:

@@ -1,0 +1,593 @@
+"""Git isolation in a live run (DESIGN.md §6): each isolated attempt in its own worktree,
+then the serial merge queue.
+
+`prepare` gives an attempt its worktree on `pmtui/<run>/<task>`, started from the
+integration branch as it is now (the task's dependencies are merged by then), with
+`[isolation] copy_files` and `setup` applied. `land` commits what the attempt changed and
+merges it — one merge at a time: conflicts are found before anything is written, `[merge]
+check` runs on the merged files in the task's worktree before the branch moves (a failing
+check leaves the branch where it was), the integration branch moves by compare-and-swap,
+and the main checkout follows — unless a file there was changed by hand, when the merge waits
+and says so (`merge_waiting`). Each merge is journalled in the store before the branch moves,
+so a pmtui killed mid-merge is reconciled on its next start (`recover_merges`).
+
+The git work runs in worker threads (dulwich is blocking); the loop only waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from dulwich.objects import ObjectID
+from dulwich.repo import Repo
+
+from pmtui.engine.events import Event, MergeConflict, MergeFinished, MergeWaiting, TaskProgress
+from pmtui.engine.process import AttemptResult, AttemptSpec, StopRequest, run_attempt
+from pmtui.engine.recording import RunRecorder
+from pmtui.plan.model import Priority, Task
+from pmtui.scheduling.decisions import Outcome
+from pmtui.scheduling.scheduler import CommandRefused
+from pmtui.store.db import MERGE_ABANDONED, MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
+from pmtui.vcs.conflicts import Strategy, find_culprits, manual_steps
+from pmtui.vcs.integration import Integration, blocked, update_checkout
+from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, publish, store_objects
+from pmtui.vcs.threeway import Side
+from pmtui.vcs.workfiles import CheckoutBlocked, switch, tree_diff
+from pmtui.vcs.worktrees import (
+    Worktree,
+    WorktreeDirty,
+    WorktreeError,
+    commit_task,
+    is_ancestor,
+    open_worktree,
+    prepare_worktree,
+    remove_worktree,
+    tree_of,
+    worktree_path,
+)
+
+HAND_EDIT_RECHECK_S = 1.0
+"""How often a merge waiting on files changed by hand looks again."""
+
+StepRunner = Callable[[Sequence[str], Path, str], Awaitable[AttemptResult]]
+"""Runs one command for an attempt (setup, merge check) in its own process group, logged
+under a header line: `(argv, cwd, header)`."""
+
+
+@dataclass(frozen=True, slots=True)
+class IsolationSettings:
+    """What a run with worktrees needs to know (from `[isolation]`, `[merge]`, `[conflicts]`)."""
+
+    integration: Integration
+    setup: tuple[str, ...] = ()
+    copy_files: tuple[str, ...] = ()
+    check: tuple[str, ...] = ()
+    auto_resolve: bool = True
+    subfolder: Path = Path()
+    """Where tasks run inside a checkout (`[pool] workdir` relative to the repository)."""
+
+
+class PrepareFailed(Exception):
+    """An attempt's worktree could not be made ready; the message is the failure reason."""
+
+
+class Stopped(Exception):  # noqa: N818 - reads as what happened
+    """The attempt was stopped (skip, abort) while it waited for the merge queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """How an attempt's merge ended, for the scheduler."""
+
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass
+class _Waiting:
+    shown: tuple[str, ...] = ()
+
+
+@dataclass
+class GitIsolation:
+    """The worktrees and the merge queue of one run."""
+
+    settings: IsolationSettings
+    run_id: str
+    tasks: Mapping[str, Task]
+    emit: Callable[[Event], None]
+    now: Callable[[], float]
+    recorder: RunRecorder | None = None
+    log_dir: Path | None = None
+    queue: anyio.Lock = field(default_factory=anyio.Lock)
+    """One merge at a time, first come first served."""
+    landed: dict[bytes, tuple[bytes, str]] = field(default_factory=dict)
+    """Each landed merge: the commit it moved the branch to → (the one before, the task)."""
+    conflicted: dict[str, tuple[MergeConflict, ...]] = field(default_factory=dict)
+    """Tasks left in conflict, with the explanation (the conflicts screen lists them)."""
+
+    def __post_init__(self) -> None:
+        if self.recorder is not None:
+            for merge in self.recorder.landed_merges():
+                self.landed[merge.new.encode()] = (merge.old.encode(), merge.task_id)
+
+    @property
+    def root(self) -> Path:
+        """The repository's root."""
+        return self.settings.integration.repo_root
+
+    def workdir(self, task_id: str) -> Path:
+        """Where an isolated attempt of the task runs."""
+        return worktree_path(self.root, self.run_id, task_id) / self.settings.subfolder
+
+    # ------------------------------------------------------------------ an attempt
+
+    async def prepare(self, task_id: str, attempt: int, run_step: StepRunner) -> None:
+        """Make the task's worktree ready for `attempt`.
+
+        Raises:
+            PrepareFailed: With the reason the attempt fails for.
+        """
+        task = self.tasks[task_id]
+        integration = self.settings.integration
+        try:
+            base = await anyio.to_thread.run_sync(integration.head)
+            prepared = await anyio.to_thread.run_sync(
+                lambda: prepare_worktree(
+                    self.root, self.run_id, task_id, base, attempt=attempt, title=task.title
+                )
+            )
+            if self.settings.copy_files:
+                await anyio.to_thread.run_sync(self._copy_files, prepared.worktree.path)
+        except (WorktreeError, KeyError, OSError, ValueError) as error:
+            raise PrepareFailed(f"exit 126: cannot prepare the worktree: {error}") from None
+        if prepared.kept:
+            self._log(task_id, f"pmtui: the work of the earlier attempt is kept as {prepared.kept}")
+        if prepared.created and self.settings.setup:
+            header = f"==== pmtui: [isolation] setup of {prepared.worktree.path} ===="
+            result = await run_step(self.settings.setup, self.workdir(task_id), header)
+            if not result.ok:
+                raise PrepareFailed(f"{result.reason} ([isolation] setup failed)")
+
+    def _copy_files(self, worktree: Path) -> None:
+        """`[isolation] copy_files`: each file the globs match in the main checkout."""
+        for pattern in self.settings.copy_files:
+            for source in sorted(self.root.glob(pattern)):
+                relative = source.relative_to(self.root)
+                if not source.is_file() or relative.parts[:1] in ((".git",), (".pmtui",)):
+                    continue
+                target = worktree / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+    async def land(
+        self, task_id: str, attempt: int, stop: StopRequest, run_step: StepRunner
+    ) -> Landing:
+        """Commit what the attempt changed and merge it through the queue.
+
+        Raises:
+            Stopped: The attempt was stopped before its merge began.
+        """
+        task = self.tasks[task_id]
+        self._progress(task_id, "committing its changes")
+        worktree = await anyio.to_thread.run_sync(
+            lambda: open_worktree(self.root, self.run_id, task_id)
+        )
+        if worktree is None:
+            return Landing(Outcome.FAILED, "exit 126: its worktree is gone")
+        try:
+            await anyio.to_thread.run_sync(lambda: commit_task(worktree, task_id, task.title))
+        except (WorktreeError, OSError) as error:
+            return Landing(Outcome.FAILED, f"exit 126: cannot commit its work: {error}")
+        self._progress(task_id, "waiting for the merge queue")
+        if not await _acquire(self.queue, stop):
+            raise Stopped(stop.reason)
+        try:
+            return await self._merge(task_id, attempt, stop, run_step, favor=None)
+        finally:
+            self.queue.release()
+
+    async def _merge(
+        self,
+        task_id: str,
+        attempt: int,
+        stop: StopRequest,
+        run_step: StepRunner | None,
+        *,
+        favor: Side | None,
+        auto_resolve: bool | None = None,
+        how: str = "",
+    ) -> Landing:
+        """Merge the task's branch (the queue is held): plan, check, publish, update the
+        main checkout, clean up. Waits while files it would write were changed by hand."""
+        task = self.tasks[task_id]
+        integration = self.settings.integration
+        branch = f"{task_id}: {task.title}"
+        waiting = _Waiting()
+        while True:
+            if stop.is_set():
+                raise Stopped(stop.reason)
+            self._progress(task_id, "merging")
+            worktree = await anyio.to_thread.run_sync(
+                open_worktree, self.root, self.run_id, task_id
+            )
+            if worktree is None:
+                return Landing(Outcome.FAILED, "exit 126: its worktree is gone")
+            plan = await anyio.to_thread.run_sync(
+                partial(
+                    plan_merge,
+                    self.root,
+                    integration.branch,
+                    worktree.branch,
+                    branch,
+                    auto_resolve=self.settings.auto_resolve
+                    if auto_resolve is None
+                    else auto_resolve,
+                    favor=favor,
+                )
+            )
+            if plan.result == "conflict":
+                details = await anyio.to_thread.run_sync(self._explain, task_id, plan)
+                self.conflicted[task_id] = details
+                self.emit(MergeFinished(self.now(), task_id, "conflict", details))
+                self._log(task_id, "pmtui: " + conflict_reason(details))
+                return Landing(Outcome.CONFLICT, conflict_reason(details))
+            if plan.moves:
+                await anyio.to_thread.run_sync(store_objects, self.root, plan)
+            checked = False
+            if plan.moves and self.settings.check and run_step is not None:
+                failed = await self._check(task_id, worktree, plan, run_step)
+                if failed:
+                    self.emit(MergeFinished(self.now(), task_id, "check-failed", ()))
+                    return Landing(Outcome.FAILED, f"merge check failed: {failed}")
+                checked = True
+            if plan.moves:
+                hand = await anyio.to_thread.run_sync(blocked, integration, plan.old, plan.new)
+                if hand:
+                    await self._wait_for_hands(task_id, hand, waiting, stop)
+                    continue
+                landed = await self._publish(task_id, attempt, plan)
+                if not landed:
+                    continue  # the branch moved, or a hand edit came in between: again
+            result = "merged" if plan.moves else "up-to-date"
+            await anyio.to_thread.run_sync(self._tidy, task_id, worktree, plan, checked)
+            self.conflicted.pop(task_id, None)
+            self.emit(MergeFinished(self.now(), task_id, result, ()))
+            note = f" ({how})" if how else ""
+            self._log(task_id, f"pmtui: {result} into {integration.branch}{note}")
+            return Landing(Outcome.SUCCEEDED)
+
+    async def _check(
+        self, task_id: str, worktree: Worktree, plan: MergePlan, run_step: StepRunner
+    ) -> str:
+        """Run `[merge] check` on the merged files in the task's worktree; "" when it passed,
+        else why it failed (the worktree is put back to the task's own commit)."""
+        self._progress(task_id, "running the merge check")
+
+        def to_merged(back: bool) -> None:
+            with Repo(str(self.root)) as repo:
+                tip, merged = tree_of(repo, plan.task_tip), tree_of(repo, plan.new)
+                old, new = tree_diff(repo.object_store, *((merged, tip) if back else (tip, merged)))
+                switch(repo.object_store, worktree.checkout, repo, old, new, force=back)
+
+        await anyio.to_thread.run_sync(lambda: to_merged(False))
+        header = f"==== pmtui: [merge] check of task {task_id} on the merged result ===="
+        result = await run_step(self.settings.check, self.workdir(task_id), header)
+        if result.ok:
+            return ""
+        await anyio.to_thread.run_sync(lambda: to_merged(True))
+        return result.reason
+
+    async def _wait_for_hands(
+        self, task_id: str, paths: list[str], waiting: _Waiting, stop: StopRequest
+    ) -> None:
+        shown = tuple(paths)
+        if shown != waiting.shown:
+            waiting.shown = shown
+            listed = ", ".join(paths[:5]) + (
+                f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+            )
+            reason = (
+                f"{listed} changed by hand in {self.root}: the merge of {task_id} would "
+                "overwrite it; commit or revert it and the merge goes on"
+            )
+            self.emit(MergeWaiting(self.now(), task_id, shown, reason))
+            self._progress(task_id, "merge waits: files changed by hand in the main checkout")
+        with anyio.move_on_after(HAND_EDIT_RECHECK_S):
+            await stop.wait()
+
+    async def _publish(self, task_id: str, attempt: int, plan: MergePlan) -> bool:
+        """Journal, move the branch, update the main checkout, journal again; False when the
+        branch moved meanwhile or a hand edit came in (nothing is left changed then)."""
+        integration = self.settings.integration
+        record = MergeRecord(
+            self.run_id,
+            task_id,
+            attempt,
+            integration.branch,
+            plan.old.decode(),
+            plan.new.decode(),
+            MERGE_PENDING,
+            time.time(),
+        )
+        self._journal(record)
+
+        def move() -> bool:
+            if not publish(self.root, plan):
+                return False
+            try:
+                update_checkout(integration, plan.old, plan.new)
+            except CheckoutBlocked:
+                # Someone edited by hand since the look: put the branch back, wait again.
+                move_branch(self.root, integration.branch, plan.new, plan.old)
+                return False
+            return True
+
+        with anyio.CancelScope(shield=True):
+            moved = await anyio.to_thread.run_sync(move)
+            state = MERGE_LANDED if moved else MERGE_ABANDONED
+            self._journal(replace(record, state=state, at=time.time()))
+        if moved:
+            self.landed[plan.new] = (plan.old, task_id)
+        return moved
+
+    def _tidy(self, task_id: str, worktree: Worktree, plan: MergePlan, checked: bool) -> None:
+        """After a merge landed: the task's branch points at what landed (so git sees it
+        merged) and its worktree goes, unless something uncommitted is in it."""
+        moves_branch = plan.moves and plan.how != "fast-forward"
+        if checked and moves_branch:
+            move_branch(self.root, worktree.branch, plan.task_tip, plan.new)
+        try:
+            remove_worktree(self.root, worktree)
+        except WorktreeDirty as error:
+            self._log(task_id, f"pmtui: worktree kept: {error}")
+        if not checked and moves_branch:
+            move_branch(self.root, worktree.branch, plan.task_tip, plan.new)
+
+    def _explain(self, task_id: str, plan: MergePlan) -> tuple[MergeConflict, ...]:
+        paths = [conflict.path for conflict in plan.conflicts]
+        culprits = find_culprits(self.root, plan.old, plan.base, paths, self.landed)
+        task = self.tasks[task_id]
+        details = []
+        for conflict in plan.conflicts:
+            culprit = culprits.get(conflict.path)
+            other = culprit.task if culprit is not None else ""
+            subject = culprit.subject if culprit is not None else ""
+            if other in self.tasks:
+                other_title = self.tasks[other].title
+            elif other and subject.startswith(f"{other}: "):
+                other_title = subject[len(other) + 2 :]
+            else:
+                other_title = subject
+            details.append(
+                MergeConflict(
+                    path=conflict.path,
+                    type=conflict.kind,
+                    task=task_id,
+                    title=task.title,
+                    other_task=other,
+                    other_title=other_title,
+                    other_commit=culprit.commit[:7].decode() if culprit is not None else "",
+                )
+            )
+        return tuple(details)
+
+    # ------------------------------------------------------------------ conflicts left
+
+    async def resolve(
+        self, task_id: str, strategy: Strategy, stop: StopRequest, run_step: StepRunner | None
+    ) -> Landing:
+        """Land a conflicted task's branch by `strategy` (use_first, use_last, use_priority,
+        auto_merge); `CONFLICT` when auto_merge meets a real conflict."""
+        favor: Side | None
+        auto_resolve: bool | None = None
+        if strategy is Strategy.USE_FIRST:
+            favor = Side.OURS
+        elif strategy is Strategy.USE_LAST:
+            favor = Side.THEIRS
+        elif strategy is Strategy.USE_PRIORITY:
+            favor = self._by_priority(task_id)
+        elif strategy is Strategy.AUTO_MERGE:
+            favor, auto_resolve = None, True
+        else:
+            raise ValueError(f"{strategy} is not a merge strategy")
+        if not await _acquire(self.queue, stop):
+            raise Stopped(stop.reason)
+        try:
+            return await self._merge(
+                task_id,
+                0,
+                stop,
+                run_step,
+                favor=favor,
+                auto_resolve=auto_resolve,
+                how=strategy.value,
+            )
+        finally:
+            self.queue.release()
+
+    def _by_priority(self, task_id: str) -> Side:
+        """The side of the higher-priority task; the first merged wins a tie, and always
+        against a commit made by hand."""
+        mine = _rank(self.tasks[task_id].priority)
+        others = [
+            _rank(self.tasks[conflict.other_task].priority)
+            for conflict in self.conflicted.get(task_id, ())
+            if conflict.other_task in self.tasks
+        ]
+        hand_made = any(not conflict.other_task for conflict in self.conflicted.get(task_id, ()))
+        if others and not hand_made and mine > max(others):
+            return Side.THEIRS
+        return Side.OURS
+
+    def manual(self, task_id: str) -> list[str]:
+        """The git commands to finish the task's merge by hand (its branch is kept)."""
+        integration = self.settings.integration
+        worktree = open_worktree(self.root, self.run_id, task_id)
+        return manual_steps(
+            self.root,
+            integration.branch,
+            worktree.branch if worktree is not None else "",
+            [conflict.path for conflict in self.conflicted.get(task_id, ())],
+            worktree.path if worktree is not None else None,
+            checked_out=integration.checked_out,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _progress(self, task_id: str, message: str) -> None:
+        self.emit(TaskProgress(self.now(), task_id, 100.0, message, False))
+
+    def _journal(self, record: MergeRecord) -> None:
+        if self.recorder is not None:
+            self.recorder.merge(record)
+
+    def _log(self, task_id: str, line: str) -> None:
+        if self.log_dir is None:
+            return
+        with contextlib.suppress(OSError):
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with (self.log_dir / f"{task_id}.log").open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+
+def resolve_refusal(strategy: Strategy, landing: Landing) -> str:
+    """Why a strategy could not land a conflicted task's merge, for the user."""
+    if landing.outcome is Outcome.CONFLICT:
+        return (
+            f"{strategy.value} cannot merge it: {landing.reason}, a real conflict, which is "
+            "never resolved automatically; choose use_first, use_last, rerun or manual"
+        )
+    return f"{strategy.value} did not merge it: {landing.reason}"
+
+
+async def resolve_after_run(
+    isolation: GitIsolation,
+    store: Store,
+    task_id: str,
+    strategy: Strategy,
+    log_dir: Path,
+    resume_hint: str,
+) -> str:
+    """Resolve a conflict once its run has ended: the merge lands now (the task counts as
+    done in the store) and the run is reopened, so `--resume` runs the dependents the
+    conflict skipped. Returns what was done.
+
+    Raises:
+        CommandRefused: The strategy could not merge it.
+    """
+    run_id = isolation.run_id
+    if strategy is Strategy.MANUAL:
+        return "\n".join(isolation.manual(task_id))
+    if strategy is Strategy.RERUN:
+        store.unfinish_run(run_id)
+        return f"task {task_id} runs again with: {resume_hint}"
+    stop = StopRequest()
+
+    async def run_step(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
+        spec = AttemptSpec(
+            argv=list(argv),
+            cwd=cwd,
+            log_path=log_dir / f"{task_id}.log",
+            env={"PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": run_id},
+            log_header=header,
+        )
+        return await run_attempt(spec, stop=stop)
+
+    landing = await isolation.resolve(task_id, strategy, stop, run_step)
+    if landing.outcome is not Outcome.SUCCEEDED:
+        raise CommandRefused(resolve_refusal(strategy, landing))
+    row = store.task_states(run_id).get(task_id)
+    store.set_task_state(
+        run_id, task_id, "done", f"resolved: {strategy.value}", row.attempts if row else 0
+    )
+    store.unfinish_run(run_id)
+    return (
+        f"task {task_id} merged ({strategy.value}); the tasks its conflict skipped run with: "
+        f"{resume_hint}"
+    )
+
+
+def _rank(priority: Priority) -> int:
+    return list(Priority).index(priority)
+
+
+def conflict_reason(details: Sequence[MergeConflict]) -> str:
+    """DESIGN.md §5's reason: `conflict on b.txt with 3.1` (paths and others listed)."""
+    paths = list(dict.fromkeys(detail.path for detail in details))
+    others = list(
+        dict.fromkeys(
+            detail.other_task or (f"commit {detail.other_commit}" if detail.other_commit else "")
+            for detail in details
+        )
+    )
+    others = [other for other in others if other]
+    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return f"conflict on {shown}" + (f" with {' and '.join(others)}" if others else "")
+
+
+async def _acquire(lock: anyio.Lock, stop: StopRequest) -> bool:
+    """Take the lock in turn, unless the attempt is stopped first."""
+    if stop.is_set():
+        return False
+    got = False
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            await stop.wait()
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(watch)
+        await lock.acquire()
+        got = True
+        tasks.cancel_scope.cancel()
+    return got
+
+
+def recover_merges(store: Store, integration: Integration) -> list[str]:
+    """Reconcile the merges a killed pmtui left `pending`: the branch moved (then the main
+    checkout is brought up to date and the task counts as done) or it did not (forgotten).
+
+    Returns:
+        One line per merge reconciled, for the user.
+    """
+    notes: list[str] = []
+    for merge in store.merges(MERGE_PENDING):
+        if merge.branch != integration.branch:
+            continue
+        head = integration.head()
+        old, new = merge.old.encode(), merge.new.encode()
+        if head == new or _contains(integration.repo_root, head, new):
+            if head == new:
+                try:
+                    update_checkout(integration, old, new)
+                except CheckoutBlocked as error:
+                    notes.append(
+                        f"the merge of task {merge.task_id} landed before pmtui died, but the "
+                        f"main checkout could not show it: {error}; commit or revert those "
+                        f"files, then run `git checkout {integration.branch} -- .` there"
+                    )
+            store.merge_state(replace(merge, state=MERGE_LANDED))
+            with contextlib.suppress(KeyError):
+                store.set_task_state(merge.run_id, merge.task_id, "done", "", merge.attempt)
+            notes.append(f"the merge of task {merge.task_id} had landed before pmtui died")
+        else:
+            store.merge_state(replace(merge, state=MERGE_ABANDONED))
+            notes.append(
+                f"the merge of task {merge.task_id} had not landed before pmtui died: "
+                f"{integration.branch} is as it was"
+            )
+    return notes
+
+
+def _contains(repo_root: Path, head: bytes, commit: bytes) -> bool:
+    with Repo(str(repo_root)) as repo:
+        return ObjectID(commit) in repo.object_store and is_ancestor(repo, commit, head)
