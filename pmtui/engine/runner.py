@@ -394,10 +394,23 @@ class _LiveRun:
                 log_header=header,
             )
             return await run_attempt(
-                spec, on_start=lambda pid: self.regrouped(record, pid), stop=record.stop
+                spec,
+                on_line=self.progress_handler(task.id),
+                on_start=lambda pid: self.regrouped(record, pid),
+                stop=record.stop,
             )
 
         return run
+
+    def progress_handler(self, task_id: str) -> Callable[[str], None]:
+        """Passes an attempt's other commands' `::progress::` lines on (nothing else)."""
+
+        def on_line(line: str) -> None:
+            progress = parse_progress(line)
+            if progress is not None:
+                self.emit(TaskProgress(self.now(), task_id, progress[0], progress[1], False))
+
+        return on_line
 
     def side_runner(self, task_id: str, stop: StopRequest) -> StepRunner:
         """Runs the merge check of a conflict being resolved (no attempt: its own stop)."""
