@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
@@ -170,6 +170,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--dry-run", action="store_true", help="check the plan and show its predicted schedule"
     )
+    demo.add_argument(
+        "--git",
+        action="store_true",
+        help="run the git demo instead: shell agents editing a fresh repository in parallel "
+        "worktrees, merged one by one, one real conflict kept (exits 3)",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's temporary folder (with --git: its repository) and say where",
+    )
     demo.add_argument("--json", action="store_true", help="JSON lines of events on stdout")
     demo.add_argument("--ascii", action="store_true", help="plain ASCII output")
     demo.add_argument("--no-ui", action="store_true", help="readable lines, not the monitor")
@@ -181,6 +192,19 @@ def _parser() -> argparse.ArgumentParser:
         update_plan=False,
         resume=False,
         rerun=None,
+    )
+
+    clean = commands.add_parser(
+        "clean",
+        help="remove what runs left in this repository: merged worktrees and branches",
+        description=(
+            "Remove the worktrees and branches of merged tasks that runs left behind (a worktree "
+            "with uncommitted changes is never removed), and list the unmerged ones, which are "
+            "kept. Works on the git repository of the current folder."
+        ),
+    )
+    clean.add_argument(
+        "--dry-run", action="store_true", help="only say what would be removed and kept"
     )
 
     for name, summary in (
@@ -313,8 +337,9 @@ def _init(force: bool) -> int:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    """Run the bundled feature plan with the demo agent, in a temporary folder."""
-    plan = bundled("demo_plans") / "feature.md"
+    """Run the bundled feature plan with the demo agent, in a temporary folder; with `--git`,
+    the git plan with shell agents in a fresh repository."""
+    plan = bundled("demo_plans") / ("git-parallel.md" if arguments.git else "feature.md")
     if arguments.dry_run:
         project = load_project(plan)
         sys.stderr.write(render_problems(project))
@@ -323,15 +348,18 @@ def _demo(arguments: argparse.Namespace) -> int:
         if not arguments.json:
             sys.stdout.write(render_summary(project) + "\n")
         return _dry_run(project, plan.name, None, fail_fast=False, as_json=arguments.json)
-    with tempfile.TemporaryDirectory(prefix="pmtui-demo-") as folder:
-        copy = Path(folder) / plan.name
+    folder = Path(tempfile.mkdtemp(prefix="pmtui-demo-"))
+    # With --json, stdout carries only the event lines.
+    banner = sys.stderr if arguments.json else sys.stdout
+    try:
+        if arguments.git:
+            return _git_demo(arguments, plan, folder, banner)
+        copy = folder / plan.name
         copy.write_bytes(plan.read_bytes())
-        # With --json, stdout carries only the event lines.
-        banner = sys.stderr if arguments.json else sys.stdout
         banner.write(
             f"pmtui demo: running {plan.name} live with the demo agent, "
             f"{arguments.speed:g}x as fast as its estimates, in {folder}\n"
-            "(the folder and its logs are removed at the end; Ctrl-C aborts)\n\n"
+            f"({_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
         )
         banner.flush()
         project = load_project(copy)
@@ -339,6 +367,39 @@ def _demo(arguments: argparse.Namespace) -> int:
         if not project.ok:
             return EXIT_BAD_INPUT
         return _live_run(project, copy, arguments, (("PMTUI_DEMO_SPEED", str(arguments.speed)),))
+    finally:
+        if arguments.keep:
+            banner.write(f"pmtui demo: kept {folder}\n")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fate(keep: bool) -> str:
+    return "the folder is kept" if keep else "the folder and its logs are removed at the end"
+
+
+def _git_demo(arguments: argparse.Namespace, plan: Path, folder: Path, banner: TextIO) -> int:
+    """`pmtui demo --git`: the git plan in a fresh repository, then that repository's history."""
+    from pmtui.vcs.demo_repo import history, make_demo_repository
+
+    repo = folder / "demo"
+    make_demo_repository(repo)
+    copy = repo / plan.name  # untracked in the repository, as a user's plan often is
+    copy.write_bytes(plan.read_bytes())
+    banner.write(
+        f"pmtui demo --git: running {plan.name} in a new git repository, {repo}\n"
+        "(shell agents edit files in their own worktrees; the merge queue brings each task "
+        f"into main; {_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
+    )
+    banner.flush()
+    project = load_project(copy)
+    sys.stderr.write(render_problems(project))
+    if not project.ok:
+        return EXIT_BAD_INPUT
+    code = _live_run(project, copy, arguments)
+    lines = "\n".join(f"  {line}" for line in history(repo))
+    banner.write(f"\nthe history of main in {repo}:\n{lines}\n")
+    return code
 
 
 def _store_root(plan: Path | None, config: Path | None) -> tuple[Path, Project | None] | int:
@@ -416,6 +477,49 @@ def _runs(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _clean(dry_run: bool) -> int:
+    """`pmtui clean [--dry-run]`: under the repository's run lock, so no run is live."""
+    from pmtui.store.db import StoreError, store_dir
+    from pmtui.store.lock import RunLock
+    from pmtui.vcs.clean import find_cleanup
+
+    root = find_repo_root(Path.cwd())
+    if root is None or not (root / ".git").is_dir():
+        sys.stdout.write(f"nothing to clean: {Path.cwd()} is not in a git repository\n")
+        return EXIT_OK
+    try:
+        store_dir(root)
+        lock = RunLock.acquire(root, key="repository")
+    except StoreError as error:  # LockHeld too: a run is live here
+        sys.stderr.write(
+            f"{error.path}: error: {error.message}\n    hint: clean once that run has ended\n"
+        )
+        return EXIT_BAD_INPUT
+    with lock:
+        done = find_cleanup(root, dry_run=dry_run)
+    will = "would " if dry_run else ""
+    lines = [f"removed worktree {path}" for path in done.removed_worktrees]
+    lines += [f"deleted branch {branch} (merged)" for branch in done.deleted_branches]
+    lines += [f"deleted {ref} (merged)" for ref in done.deleted_refs]
+    lines += [f"pruned git's record of the missing worktree {name}" for name in done.pruned]
+    if dry_run:
+        lines = [
+            will
+            + line.replace("removed", "remove")
+            .replace("deleted", "delete")
+            .replace("pruned", "prune")
+            for line in lines
+        ]
+    for kept in done.kept:
+        lines.append(f"kept {kept.what}: {kept.why}")
+        if kept.hint:
+            lines.append(f"    {kept.hint}")
+    if done.empty:
+        lines.append(f"nothing to clean in {root}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
 def _line_ended(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
@@ -456,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(arguments.force)
         if arguments.command in ("history", "status"):
             return _runs(arguments)
+        if arguments.command == "clean":
+            return _clean(arguments.dry_run)
         return _demo(arguments)
     except KeyboardInterrupt:
         return 130

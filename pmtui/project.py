@@ -7,7 +7,7 @@ The one place that finds the config files for a plan and reads them, so `check`,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,13 +147,26 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
         return Project(None, None, config, (*config_problems, _source_problem(error)))
     plan, problems = parse_plan(text, shown)
     agents = config.agents.keys() if config is not None else None
-    graph, plan_problems = validate_plan(plan, agents=agents)
-    merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
     in_git_repo = find_repo_root(plan_path.resolve().parent) is not None
+    isolated = None
+    if config is not None and in_git_repo and config.conflicts.isolation != "none":
+        isolated = _runs_isolated(config)
+    graph, plan_problems = validate_plan(plan, agents=agents, isolated=isolated)
+    merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
     if config is not None and config.conflicts.isolation == "worktree" and not in_git_repo:
         config_problems = [*config_problems, _worktree_without_repo(config, shown)]
     # Config problems first: they are in another file, and an agent check waits on them.
     return Project(plan, graph, config, (*config_problems, *merged), in_git_repo)
+
+
+def _runs_isolated(config: Config) -> Callable[[Task], bool]:
+    """Whether a task runs in its own worktree: its agent modifies code (isolation on)."""
+
+    def isolated(task: Task) -> bool:
+        agent = config.agents.get(config.agent_for(task.agent, task.script is not None))
+        return agent is not None and agent.modifies_code
+
+    return isolated
 
 
 _WORKTREE_SETTING = re.compile(r"""^[ \t]*isolation[ \t]*=[ \t]*["']worktree["']""", re.M)

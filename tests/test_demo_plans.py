@@ -20,7 +20,14 @@ from pmtui.project import Project, load_project
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "demo_plans"
 GEN_PLAN = ROOT / "bench" / "gen_plan.py"
-PLAN_NAMES = ("investigation.md", "pipeline.md", "emergency.md", "feature.md", "stress-300.md")
+PLAN_NAMES = (
+    "investigation.md",
+    "pipeline.md",
+    "emergency.md",
+    "feature.md",
+    "stress-300.md",
+    "git-parallel.md",
+)
 SEED_AGENTS = {
     "swebok-engineer", "architect-agent", "qa-engineer", "error-handler", "performance-agent",
     "security-agent", "compliance-agent", "test-fixer-agent", "obsidian-test-agent",
@@ -41,7 +48,22 @@ def gen_plan() -> dict[str, Any]:
     return runpy.run_path(str(GEN_PLAN))
 
 
-def test_exactly_the_five_demo_plans() -> None:
+def test_the_git_demo_has_parallel_shell_tasks_a_dependency_and_one_conflict() -> None:
+    project = _load("git-parallel.md")
+    assert project.plan is not None and project.graph is not None
+    tasks = {task.id: task for task in project.plan.tasks}
+    assert {project.agent_of(task) for task in tasks.values()} == {"shell"}
+    first = project.plan.phases[0]
+    assert first.mode is PhaseMode.PARALLEL and len(first.tasks) == 4
+    assert project.graph.dependencies("2.1") == ["1.1"]
+    assert tasks["1.3"].retries == 0 and tasks["1.4"].retries == 0
+    assert "README.md" in tasks["1.3"].files and "README.md" in tasks["1.4"].files
+    assert "src/greet.py" in tasks["1.1"].script  # type: ignore[operator]
+    # Inside a repository the two README tasks are predicted to meet in the merge queue.
+    assert any("meet in the merge queue" in problem.message for problem in project.warnings)
+
+
+def test_exactly_the_six_demo_plans() -> None:
     assert sorted(path.name for path in PLANS.glob("*.md")) == sorted(PLAN_NAMES)
 
 

@@ -277,17 +277,26 @@ class PlanGraph:
         chain.reverse()
         return CriticalPath(tuple(chain), finish[end])
 
-    def overlapping_files(self) -> list[tuple[tuple[Task, ...], tuple[str, ...], bool]]:
+    def overlapping_files(
+        self, among: Callable[[Task], bool] | None = None
+    ) -> list[tuple[tuple[Task, ...], tuple[str, ...], bool]]:
         """Groups of remaining tasks that touch the same files and may run at the same time.
 
         Two tasks may run at the same time when neither waits for the other, directly or
         not — in one wave or not.
 
+        Args:
+            among: Only the tasks it accepts (default: every remaining task).
+
         Returns:
             `(tasks, paths, all_concurrent)`: the tasks (plan order) that may meet another
             task of the group, the shared paths, and whether every pair of them may meet.
         """
-        remaining = [task for task in self.tasks.values() if not task.done]
+        remaining = [
+            task
+            for task in self.tasks.values()
+            if not task.done and (among is None or among(task))
+        ]
         groups = overlap_groups(remaining)
         if not groups:
             return []

@@ -5,11 +5,11 @@ Every problem is reported at once, in file order. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from pmtui.plan.errors import Problem, Severity, did_you_mean
 from pmtui.plan.graph import CycleStep, EdgeKind, PlanGraph
-from pmtui.plan.model import Plan
+from pmtui.plan.model import Plan, Task
 from pmtui.plan.parser import TASK_EXAMPLE
 
 _MAX_SUGGESTIONS = 50
@@ -20,6 +20,7 @@ def validate_plan(
     plan: Plan,
     *,
     agents: Collection[str] | None,
+    isolated: Callable[[Task], bool] | None = None,
 ) -> tuple[PlanGraph, list[Problem]]:
     """Check a parsed plan as a whole.
 
@@ -28,6 +29,8 @@ def validate_plan(
         agents: The names of the configured agents (a task without `agent:` uses the
             configured default, which the config itself checks); None when the config
             could not be loaded, which skips the agent check only.
+        isolated: Whether a task will run in its own worktree (None: none will). Tasks that
+            do and touch the same files meet in the merge queue: warned about as such.
 
     Returns:
         The dependency graph (first definition of a duplicate id wins, unknown and self
@@ -52,7 +55,7 @@ def validate_plan(
     cycles = graph.cycles()
     problems.extend(_cycle_problem(plan, steps) for steps in cycles)
     if not cycles:
-        problems.extend(_overlaps(plan, graph))
+        problems.extend(_overlaps(plan, graph, isolated))
     problems.sort(key=lambda problem: (problem.line, problem.col))
     return graph, problems
 
@@ -157,6 +160,40 @@ _MAX_IDS_SHOWN = 10
 _MAX_OVERLAP_WARNINGS = 50
 
 
+def _shown_paths(paths: tuple[str, ...]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+
+def _merge_queue_warning(
+    plan: Plan, tasks: tuple[Task, ...], shown: str, every_pair: bool
+) -> Problem:
+    """Isolated tasks touching the same files run at once and meet in the merge queue."""
+    ids = [task.id for task in tasks]
+    names = _name_list(ids)
+    last = tasks[-1]
+    if every_pair:
+        both = "both" if len(ids) == 2 else "all"
+        message = (
+            f"tasks {names} may run at the same time in their own worktrees and {both} change "
+            f"{shown}: they meet in the merge queue, where the later merge may conflict"
+        )
+    else:
+        message = (
+            f"tasks {names} change {shown} in their own worktrees, and some of them may run at "
+            "the same time: they meet in the merge queue, where a later merge may conflict"
+        )
+    return Problem(
+        plan.path,
+        last.line,
+        last.source.files_col or last.source.id_col,
+        message,
+        f"pmtui merges them one at a time and keeps a real conflict for you (exit 3); to have "
+        f"{last.id} start from {ids[-2]}'s merge instead, add (depends: {ids[-2]}) to "
+        f"{last.id} or put them in a [SEQUENTIAL] phase",
+        Severity.WARNING,
+    )
+
+
 def _name_list(ids: list[str]) -> str:
     """`a and b`, `a, b and c`, or the first few and `… and N more`."""
     if len(ids) > _MAX_IDS_SHOWN:
@@ -189,13 +226,22 @@ def _cycle_problem(plan: Plan, steps: list[CycleStep]) -> Problem:
     return Problem(plan.path, first.line, col, f"dependency cycle: {chain}", f"{reasons}; {fix}")
 
 
-def _overlaps(plan: Plan, graph: PlanGraph) -> list[Problem]:
+def _overlaps(
+    plan: Plan, graph: PlanGraph, isolated: Callable[[Task], bool] | None
+) -> list[Problem]:
     problems = []
-    overlaps = graph.overlapping_files()
+    if isolated is not None:
+        for tasks, paths, every_pair in graph.overlapping_files(isolated)[:_MAX_OVERLAP_WARNINGS]:
+            problems.append(_merge_queue_warning(plan, tasks, _shown_paths(paths), every_pair))
+    overlaps = [
+        overlap
+        for overlap in graph.overlapping_files()
+        if isolated is None or not all(isolated(task) for task in overlap[0])
+    ]
     for tasks, paths, every_pair in overlaps[:_MAX_OVERLAP_WARNINGS]:
         ids = [task.id for task in tasks]
         names = _name_list(ids)
-        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        shown = _shown_paths(paths)
         last = tasks[-1]
         if every_pair:
             both = "both" if len(ids) == 2 else "all"

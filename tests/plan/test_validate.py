@@ -502,3 +502,45 @@ def test_warnings_and_errors_are_sorted_together() -> None:
         (2, Severity.WARNING),
         (3, Severity.ERROR),
     ]
+
+
+def merge_queue_problems(text: str, isolated: set[str]) -> list[Problem]:
+    plan, _ = parse_plan(textwrap.dedent(text), "plan.md")
+    _, problems = validate_plan(plan, agents=None, isolated=lambda task: task.id in isolated)
+    return problems
+
+
+TWO_ON_ONE_FILE = """\
+    ## Phase 1
+    - [ ] 1.1 Edit `src/a.py`
+    - [ ] 1.2 Edit `src/a.py` too
+    - [ ] 1.3 Review `src/a.py`
+    """
+
+
+def test_isolated_tasks_on_one_file_are_predicted_to_meet_in_the_merge_queue() -> None:
+    problems = merge_queue_problems(TWO_ON_ONE_FILE, {"1.1", "1.2"})
+    merge = [problem for problem in problems if "merge queue" in problem.message]
+    assert len(merge) == 1
+    assert merge[0].severity is Severity.WARNING
+    assert merge[0].line == 3
+    assert merge[0].message == (
+        "tasks 1.1 and 1.2 may run at the same time in their own worktrees and both change "
+        "src/a.py: they meet in the merge queue, where the later merge may conflict"
+    )
+    assert "add (depends: 1.1) to 1.2" in merge[0].hint
+    # The read-only reviewer shares the checkout with them: the file-lock warning stays.
+    shared = [problem for problem in problems if "merge queue" not in problem.message]
+    assert len(shared) == 1 and "1.3" in shared[0].message
+
+
+def test_isolated_tasks_ordered_by_a_dependency_never_meet_in_the_merge_queue() -> None:
+    text = TWO_ON_ONE_FILE.replace("Edit `src/a.py` too", "Edit `src/a.py` too (depends: 1.1)")
+    problems = merge_queue_problems(text, {"1.1", "1.2"})
+    assert not any("merge queue" in problem.message for problem in problems)
+
+
+def test_without_isolation_no_merge_queue_prediction() -> None:
+    problems = merge_queue_problems(TWO_ON_ONE_FILE, set())
+    assert [problem for problem in problems if "merge queue" in problem.message] == []
+    assert len(problems) == 1 and "all touch src/a.py" in problems[0].message
