@@ -58,6 +58,11 @@ def find_integration(repo_root: Path, base: str) -> Integration:
         IsolationUnavailable: The repository has no commit yet, HEAD is detached (with
             `base` empty), `base` names no branch, or `repo_root` is itself a linked worktree.
     """
+    if not (repo_root / ".git").exists():
+        raise IsolationUnavailable(
+            f"{repo_root} is not a git repository",
+            'run `git init` there, or set isolation = "none"',
+        )
     if not (repo_root / ".git").is_dir():
         raise IsolationUnavailable(
             f"{repo_root} is a linked worktree of another repository",

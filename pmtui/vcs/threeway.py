@@ -82,7 +82,9 @@ def merge_trees(
         favor: Resolve every conflict to this side instead of reporting it.
     """
     result = TreeMerge(b"")
-    result.tree = _merge(load, base, ours, theirs, b"", result, auto_resolve, favor)
+    tree = _merge(load, base, ours, theirs, b"", result, auto_resolve, favor)
+    assert tree is not None  # the root is never dropped
+    result.tree = tree
     return result
 
 
@@ -101,13 +103,14 @@ def _is_dir(entry: Entry | None) -> bool:
 def _merge(
     load: Loader,
     base: bytes | None,
-    ours: bytes,
-    theirs: bytes,
+    ours: bytes | None,
+    theirs: bytes | None,
     prefix: bytes,
     result: TreeMerge,
     auto_resolve: bool,
     favor: Side | None,
-) -> bytes:
+) -> bytes | None:
+    """The merged tree (None: a folder left with nothing, which git never records)."""
     base_items, our_items, their_items = (_entries(load, t) for t in (base, ours, theirs))
     merged: dict[bytes, Entry] = {}
     for name in sorted(base_items.keys() | our_items.keys() | their_items.keys()):
@@ -124,9 +127,11 @@ def _merge(
         )
         if entry is not None:
             merged[name] = entry
-    if merged == our_items:
+    if prefix and not merged:
+        return None
+    if ours is not None and merged == our_items:
         return ours
-    if merged == their_items:
+    if theirs is not None and merged == their_items:
         return theirs
     tree = Tree()
     for name, (mode, sha) in merged.items():
@@ -153,11 +158,23 @@ def _merge_entry(
     if base == theirs:
         return ours
     # Both sides changed the path, differently.
-    if _is_dir(ours) and _is_dir(theirs):
-        assert ours is not None and theirs is not None
-        base_tree = base[1] if _is_dir(base) and base is not None else None
-        tree = _merge(load, base_tree, ours[1], theirs[1], path, result, auto_resolve, favor)
-        return (ours[0], tree)
+    both_folders = _is_dir(ours) and _is_dir(theirs)
+    folder_deleted = _is_dir(base) and (
+        (ours is None and _is_dir(theirs)) or (theirs is None and _is_dir(ours))
+    )
+    if both_folders or folder_deleted:
+        base_tree = base[1] if base is not None and _is_dir(base) else None
+        tree = _merge(
+            load,
+            base_tree,
+            None if ours is None else ours[1],
+            None if theirs is None else theirs[1],
+            path,
+            result,
+            auto_resolve,
+            favor,
+        )
+        return None if tree is None else (0o040000, tree)
     if _is_dir(ours) or _is_dir(theirs):
         kind = "file/directory" if ours is not None and theirs is not None else "delete/modify"
         return _conflict(path, kind, ours, theirs, result, favor)

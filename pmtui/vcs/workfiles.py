@@ -19,12 +19,13 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.diff_tree import tree_changes
 from dulwich.file import GitFile
-from dulwich.ignore import IgnoreFilterManager
+from dulwich.ignore import IgnoreFilter, IgnoreFilterManager, default_user_ignore_filter_path
 from dulwich.index import (
     Index,
     IndexChecksumWriter,
@@ -301,7 +302,7 @@ def untracked_files(root: Path, repo: Repo, entries: Mapping[bytes, object]) -> 
     def ignored(rel: bytes, is_dir: bool) -> bool:
         nonlocal ignore
         if ignore is None:
-            ignore = IgnoreFilterManager.from_repo(repo)
+            ignore = ignore_rules(root, repo)
         text = os.fsdecode(rel) + ("/" if is_dir else "")
         return bool(ignore.is_ignored(text))
 
@@ -326,6 +327,21 @@ def untracked_files(root: Path, repo: Repo, entries: Mapping[bytes, object]) -> 
             elif rel not in entries and not ignored(rel, False):
                 yield rel
         stack.extend(reversed(subfolders))
+
+
+def ignore_rules(root: Path, repo: Repo) -> IgnoreFilterManager:
+    """git's ignore rules for the checkout at `root`: its own `.gitignore` files, the
+    `info/exclude` of the common git dir (shared by every worktree), `core.excludesFile`."""
+    config = repo.get_config_stack()
+    shared = []
+    for path in (
+        os.path.join(repo.commondir(), "info", "exclude"),
+        default_user_ignore_filter_path(config),
+    ):
+        with suppress(OSError):
+            shared.append(IgnoreFilter.from_path(os.path.expanduser(path)))
+    ignorecase = config.get_boolean(b"core", b"ignorecase", False)
+    return IgnoreFilterManager(str(root), shared, ignorecase)
 
 
 def _name(item: os.DirEntry[bytes]) -> bytes:
@@ -378,8 +394,27 @@ def switch(
             continue
         _, data = store.get_raw(ObjectID(sha))
         entries[path] = index_entry_from_stat(_write_file(full, mode, data), ObjectID(sha), mode)
+    _smudge_racy(checkout, entries, set(paths))
     write_index(checkout.index_path, entries)
     return paths
+
+
+def _smudge_racy(checkout: Checkout, entries: dict[bytes, IndexEntry], skip: set[bytes]) -> None:
+    """git's racy-clean rule when an index is rewritten: an entry whose file was written in
+    the second of the index's last write (or later) and no longer matches gets size 0, so git
+    and `scan` hash it again instead of trusting its stat against the newer index."""
+    try:
+        index_second = os.stat(checkout.index_path).st_mtime_ns // 1_000_000_000
+    except FileNotFoundError:
+        return
+    for path, entry in entries.items():
+        if path in skip or entry.mode == GITLINK_MODE or entry.size == 0:
+            continue
+        mtime = entry.mtime if isinstance(entry.mtime, tuple) else (int(entry.mtime), 0)
+        if mtime[0] < index_second:
+            continue
+        if file_entry(checkout.root, path) != (entry.mode, bytes(entry.sha)):
+            entry.size = 0
 
 
 def blocked_paths(
@@ -406,6 +441,18 @@ def blocked_paths(
         if now != before and now != new.get(path):
             blocked.append(path)
     for path in paths:
+        # A folder where a file goes, holding what the switch does not remove.
+        entry_new = new.get(path)
+        full = fs_path(checkout.root, path)
+        if (
+            entry_new is not None
+            and entry_new[0] != GITLINK_MODE
+            and os.path.isdir(full)
+            and not os.path.islink(full)
+            and _holds_more_than(full, path, old)
+        ):
+            blocked.append(path)
+    for path in paths:
         # A new file inside what is a file on disk now (not one the switch removes).
         parts = path.split(b"/")
         for end in range(1, len(parts)):
@@ -417,6 +464,19 @@ def blocked_paths(
                 blocked.append(path)
                 break
     return sorted(set(blocked))
+
+
+def _holds_more_than(full: bytes, path: bytes, old: Mapping[bytes, Entry]) -> bool:
+    """Whether folder `full` (tree path `path`) holds anything but files `old` tracks (which
+    the switch removes), or a folder that would stay behind."""
+    for folder, dirs, names in os.walk(full):
+        rel = path + folder[len(full) :]
+        if folder != full and not dirs and not names:
+            return True
+        links = [name for name in dirs if os.path.islink(os.path.join(folder, name))]
+        if any(rel + b"/" + name not in old for name in [*names, *links]):
+            return True
+    return False
 
 
 def _remove(full: bytes) -> None:

@@ -187,6 +187,8 @@ def create_worktree(repo_root: Path, run_id: str, task_id: str, base: str | byte
     with Repo(str(repo_root)) as repo:
         commit = commit_of(repo, base)
         tree = _worktree(repo_root, run_id, task_id, commit)
+        if tree.path.exists():
+            raise WorktreeError(f"{tree.path} already exists; move it away")
         # add_if_new refuses to move an existing branch.
         if not repo.refs.add_if_new(tree.ref, ObjectID(commit)):
             raise ValueError(f"branch {branch} already exists")
@@ -231,11 +233,11 @@ def prepare_worktree(
             switch(repo.object_store, tree.checkout, repo, old, new, force=True)
             repo.refs.set_if_equals(tree.ref, ObjectID(tip), ObjectID(commit))
             return Prepared(tree, kept, created=False)
+        _clear_partial(tree)  # before any ref moves: refuses what is not ours
         if tip is None:
             repo.refs.add_if_new(tree.ref, ObjectID(commit))
         else:
             repo.refs.set_if_equals(tree.ref, ObjectID(tip), ObjectID(commit))
-        _clear_partial(tree)
         _materialize(repo, tree)
     return Prepared(tree, kept, created=True)
 

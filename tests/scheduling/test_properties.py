@@ -251,9 +251,11 @@ def attempt_model(
 
 COMMAND_KINDS = ["pause", "resume", "skip", "retry", "boost", "memory", "cpu"] * 2 + [
     "retry",
+    "resolve",
     "abort",
 ]
-"""`abort` is the rarest; `retry` the most common, since it applies only to a failed task."""
+"""`abort` is the rarest; `retry` the most common, since it applies only to a failed task;
+`resolve` (a conflict left, landed by the user's choice) applies only to a conflicted one."""
 
 
 @dataclass(frozen=True)
@@ -391,6 +393,23 @@ def user_retry(scheduler: RecordingScheduler, task_id: str, now: float) -> None:
     )
 
 
+def user_resolve(scheduler: RecordingScheduler, task_id: str, now: float) -> None:
+    """Resolve `task_id`'s conflict, logging it and the dependents it reopened."""
+    before = dict(scheduler.states)
+    scheduler.resolved(task_id, now, "use_last")
+    after = scheduler.states
+    reopened = tuple(task for task in before if before[task].final and not after[task].final)
+    scheduler.log.append(
+        Applied(
+            now,
+            "resolve",
+            task=task_id,
+            reopened=(task_id, *reopened),
+            before=tuple(before[task] for task in (task_id, *reopened)),
+        )
+    )
+
+
 def open_tasks(scheduler: Scheduler) -> list[str]:
     return [task_id for task_id, state in scheduler.states.items() if not state.final]
 
@@ -435,6 +454,11 @@ def apply_command(spec: CommandSpec) -> Command:
             elif spec.kind == "retry":
                 candidates = failed_tasks(scheduler) or sorted(scheduler.states)
                 user_retry(scheduler, candidates[spec.arg % len(candidates)], now)
+            elif spec.kind == "resolve":
+                states = scheduler.states
+                candidates = [t for t in sorted(states) if states[t] is TaskState.CONFLICT]
+                candidates = candidates or sorted(states)
+                user_resolve(scheduler, candidates[spec.arg % len(candidates)], now)
         except CommandRefused:
             pass
 
@@ -458,7 +482,7 @@ def run_scenario(scenario: Scenario) -> tuple[SimulationResult, list[Entry], Pla
     commands = [
         (spec.time + RETRY_EVERY_S * repeat, apply_command(spec))
         for spec in scenario.commands
-        for repeat in range(RETRY_REPEATS if spec.kind == "retry" else 1)
+        for repeat in range(RETRY_REPEATS if spec.kind in ("retry", "resolve") else 1)
     ]
     commands += [
         (end, apply_command(CommandSpec(end, "resume", 0))),
@@ -758,6 +782,17 @@ class Replay:
             # the reopening counts from the task's `retried by user` notice.
             assert applied.task not in self.retries_asked
             self.retries_asked[applied.task] = applied
+        elif applied.kind == "resolve":
+            # The conflicted task goes on to done (its new task_finished follows), and the
+            # dependents its conflict skipped are open again.
+            for task_id, was in zip(applied.reopened, applied.before, strict=True):
+                assert self.final.get(task_id) is was
+                if task_id == applied.task:
+                    assert was is TaskState.CONFLICT, applied
+                else:
+                    assert was is TaskState.SKIPPED, f"resolve of {applied.task} reopened {task_id}"
+                del self.final[task_id]
+                self.reopens[task_id] += 1
 
     def reopen(self, applied: Applied) -> None:
         assert applied.task in applied.reopened

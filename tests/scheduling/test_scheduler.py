@@ -418,6 +418,34 @@ def test_retrying_every_failed_dependency_reopens_the_dependent() -> None:
     assert scheduler.state("2.1") is TaskState.PENDING
 
 
+def test_a_resolved_conflict_is_done_and_its_dependents_run() -> None:
+    scheduler = scheduler_of(CHAIN)
+    scheduler.decide(0)
+    scheduler.finished("1.1", 5, Outcome.CONFLICT, reason="conflict on a.txt with 1.2")
+    scheduler.decide(5)
+    assert scheduler.state("2.1") is TaskState.SKIPPED
+    scheduler.resolved("1.1", 6, "use_last")  # while 1.2 still runs: the run is not over
+    outputs = scheduler.decide(6)
+    done = of_type(outputs, TaskFinished)
+    assert [(n.task, n.status, n.reason) for n in done] == [
+        ("1.1", TaskState.DONE, "resolved: use_last")
+    ]
+    assert started(outputs) == ["2.1"]
+    assert sorted(started(succeed(scheduler, "1.2", 7))) == ["2.3"]
+    assert started(succeed(scheduler, "2.1", 8)) == ["2.2"]
+    succeed(scheduler, "2.2", 9)
+    run = of_type(succeed(scheduler, "2.3", 10), RunFinished)
+    assert run[0].status is RunStatus.OK
+
+
+def test_only_a_conflict_can_be_resolved() -> None:
+    scheduler = failed_chain()
+    with pytest.raises(CommandRefused, match="only a task left in conflict can be resolved"):
+        scheduler.resolved("1.1", 6, "use_first")
+    with pytest.raises(CommandRefused, match="no task 9.9"):
+        scheduler.resolved("9.9", 6, "use_first")
+
+
 def test_retry_of_a_conflicted_task_is_allowed() -> None:
     scheduler = scheduler_of(CHAIN)
     scheduler.decide(0)

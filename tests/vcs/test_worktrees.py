@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pmtui.vcs.worktrees import (
     WorktreeDirty,
+    WorktreeError,
     branch_name,
     changes,
     commit_task,
@@ -148,6 +149,9 @@ def test_a_branch_that_exists_is_never_moved(repo: Path) -> None:
     (tree.path / "a.txt").write_text("work\n")
     commit = commit_task(tree, "4.1", "Work")
     assert commit is not None
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(WorktreeError, match="already exists"):  # its folder is in the way
+        create_worktree(repo, RUN, "4.1", "main")
+    remove_worktree(repo, tree)
+    with pytest.raises(ValueError, match="already exists"):  # and so is its branch
         create_worktree(repo, RUN, "4.1", "main")
     assert git(repo, "rev-parse", tree.branch).strip() == commit.decode()
