@@ -66,3 +66,6 @@ def test_a_headless_live_run_never_imports_textual(tmp_path: Path) -> None:
     loaded = imported_modules(statement)
     assert "pmtui.engine.runner" in loaded
     assert "textual" not in loaded
+    # Outside a git repository nothing loads the git layer either: a start-up cost saved.
+    assert not any(name.split(".")[0] == "dulwich" for name in loaded)
+    assert "pmtui.engine.isolation" not in loaded

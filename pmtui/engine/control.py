@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from pmtui.scheduling.scheduler import CommandRefused
-from pmtui.vcs.conflicts import Strategy
+from pmtui.vcs.strategies import Strategy
 
 if TYPE_CHECKING:
     from pmtui.engine.runner import _LiveRun

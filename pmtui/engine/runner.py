@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
@@ -43,13 +44,6 @@ from pmtui.engine.events import (
     from_notice,
 )
 from pmtui.engine.groups import signal_group
-from pmtui.engine.isolation import (
-    GitIsolation,
-    PrepareFailed,
-    StepRunner,
-    Stopped,
-    resolve_refusal,
-)
 from pmtui.engine.orphans import become_subreaper, end_adopted
 from pmtui.engine.process import (
     AttemptResult,
@@ -67,7 +61,10 @@ from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.scheduler import CommandRefused, Scheduler
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState
-from pmtui.vcs.conflicts import Strategy
+from pmtui.vcs.strategies import Strategy
+
+if TYPE_CHECKING:  # the git modules load only for a run with worktrees
+    from pmtui.engine.isolation import GitIsolation, StepRunner
 
 TICK_S = 1.0
 """Seconds between resource samples (memory and CPU per group, the machine's)."""
@@ -81,7 +78,7 @@ ESTIMATED_CAP = 99.0
 
 DEMO_MODULE = "pmtui.agents.demo"
 
-__all__ = ["CommandRefused", "Continuation", "RunControl", "resolve_refusal", "run_plan"]
+__all__ = ["CommandRefused", "Continuation", "RunControl", "run_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +253,8 @@ class _LiveRun:
             return f"task {task_id} runs again on {self.isolation.settings.integration.branch}"
         if strategy is Strategy.MANUAL:
             return "\n".join(self.isolation.manual(task_id))
+        from pmtui.engine.isolation import Stopped, resolve_refusal
+
         stop = StopRequest()
         self.side_stops.add(stop)
         try:
@@ -328,6 +327,8 @@ class _LiveRun:
         isolation = self.isolation if start.isolated else None
         cwd = self.workdir if isolation is None else isolation.workdir(start.task)
         if isolation is not None:
+            from pmtui.engine.isolation import PrepareFailed, Stopped
+
             try:
                 await isolation.prepare(start.task, record.number, self.step_runner(start, record))
             except PrepareFailed as error:

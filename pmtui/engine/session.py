@@ -16,11 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from pmtui.engine.groups import group_alive, kill_group
-from pmtui.engine.isolation import recover_merges
 from pmtui.engine.recording import RunRecorder
 from pmtui.engine.runner import Continuation
 from pmtui.plan.model import Task
@@ -28,7 +28,9 @@ from pmtui.project import Project
 from pmtui.store.db import AttemptRecord, Store, StoreError, TaskSpec
 from pmtui.store.files import find_repo_root
 from pmtui.store.lock import RunLock
-from pmtui.vcs.integration import Integration
+
+if TYPE_CHECKING:  # the git modules load only for a run with worktrees
+    from pmtui.vcs.integration import Integration
 
 CREATE_TIME_SLACK_S = 0.05
 """psutil's creation times are rounded to clock ticks: equal within this is the same process."""
@@ -115,7 +117,11 @@ def open_session(
         lock.release()
         raise
     try:
-        recovered = recover_merges(store, integration) if integration is not None else []
+        recovered = []
+        if integration is not None:
+            from pmtui.engine.isolation import recover_merges
+
+            recovered = recover_merges(store, integration)
         # Read before a resume drops removed tasks (their attempts go with them).
         leftovers = _leftovers(store, plan_path, whole_store=lock_key(plan_path) == "repository")
         session = _resume(store, lock, project, plan_path, slots, rerun) if resume else None

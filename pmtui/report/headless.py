@@ -18,19 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import anyio
 import anyio.abc
 
 from pmtui.config.units import format_duration
 from pmtui.engine.events import Event, MergeFinished, RunFinished, TaskFinished
-from pmtui.engine.isolation import (
-    GitIsolation,
-    IsolationSettings,
-    Stopped,
-    resolve_after_run,
-)
 from pmtui.engine.runner import RunControl, run_plan
 from pmtui.engine.session import Session, SessionError, kill_leftovers, open_session
 from pmtui.project import Project, update_plan
@@ -44,8 +38,11 @@ from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState
 from pmtui.store.db import Store, StoreError, store_dir
 from pmtui.store.files import SourceError, find_repo_root
-from pmtui.vcs.conflicts import Strategy
-from pmtui.vcs.integration import IsolationUnavailable, find_integration
+from pmtui.vcs.strategies import Strategy
+
+if TYPE_CHECKING:  # the git modules load only for a run with worktrees
+    from pmtui.engine.isolation import GitIsolation, IsolationSettings
+    from pmtui.vcs.integration import IsolationUnavailable
 
 EXIT_CANNOT_START = 2
 """The run could not start (lock held, store unusable, nothing to resume): like bad input."""
@@ -192,6 +189,8 @@ class LiveRun:
         if view_task.status is not TaskState.CONFLICT:
             raise CommandRefused(f"task {task_id} is {view_task.status}: it has no conflict")
         resume = f"pmtui run {self.plan} --resume"
+        from pmtui.engine.isolation import Stopped, resolve_after_run
+
         try:
             message = await resolve_after_run(
                 self.isolation, self.session.store, task_id, strategy, self.log_dir, resume
@@ -273,17 +272,15 @@ def start_live_run(
     settings: IsolationSettings | None = None
     notes: list[str] = []
     if project.isolation:
-        found = _isolation_settings(project, workdir)
-        if isinstance(found, IsolationUnavailable):
+        settings, unavailable = _isolation_settings(project, workdir)
+        if unavailable is not None:
             if project.config.conflicts.isolation == "worktree":
-                err.write(f"{plan}: error: {found.message}\n    hint: {found.hint}\n")
+                err.write(f"{plan}: error: {unavailable.message}\n    hint: {unavailable.hint}\n")
                 return EXIT_CANNOT_START
             notes.append(
-                f"isolation off: {found.message}; tasks share {workdir} and take file locks "
-                f"(to use worktrees: {found.hint})"
+                f"isolation off: {unavailable.message}; tasks share {workdir} and take file "
+                f"locks (to use worktrees: {unavailable.hint})"
             )
-        else:
-            settings = found
     try:
         logs = store_dir(workdir) / "logs"
         try:
@@ -320,6 +317,8 @@ def start_live_run(
     log_dir = workdir / ".pmtui" / "logs" / session.run_id
     isolation = None
     if settings is not None:
+        from pmtui.engine.isolation import GitIsolation
+
         isolation = GitIsolation(
             settings,
             session.run_id,
@@ -345,21 +344,24 @@ def start_live_run(
 
 def _isolation_settings(
     project: Project, workdir: Path
-) -> IsolationSettings | IsolationUnavailable:
+) -> tuple[IsolationSettings | None, IsolationUnavailable | None]:
     """Worktree settings for a run in `workdir`, or why worktrees cannot be used there."""
+    from pmtui.engine.isolation import IsolationSettings
+    from pmtui.vcs.integration import IsolationUnavailable, find_integration
+
     assert project.config is not None
     config = project.config
     repo_root = find_repo_root(workdir)
     if repo_root is None:
-        return IsolationUnavailable(
+        return None, IsolationUnavailable(
             f"the working folder {workdir} is not in a git repository",
             "run `git init` there, or set [pool] workdir inside the repository",
         )
     try:
         integration = find_integration(repo_root.resolve(), config.isolation.base)
     except IsolationUnavailable as error:
-        return error
-    return IsolationSettings(
+        return None, error
+    settings = IsolationSettings(
         integration,
         setup=config.isolation.setup,
         copy_files=config.isolation.copy_files,
@@ -367,6 +369,7 @@ def _isolation_settings(
         auto_resolve=config.conflicts.auto_resolve,
         subfolder=workdir.resolve().relative_to(repo_root.resolve()),
     )
+    return settings, None
 
 
 def run_headless(

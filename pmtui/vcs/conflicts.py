@@ -12,33 +12,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from dulwich.objects import Commit, ObjectID, Tree
 from dulwich.repo import Repo
 
+from pmtui.vcs.strategies import Strategy
+
+__all__ = ["Culprit", "Strategy", "find_culprits", "manual_steps"]
+
 MAX_WALK = 2000
 """Commits looked at, at most, to find who changed a path (a long-lived base is rare)."""
-
-
-class Strategy(StrEnum):
-    """What to do with a conflict left (seed 004's resolution strategies)."""
-
-    USE_FIRST = "use_first"
-    """Keep what was merged first (the integration branch) where the two clash."""
-    USE_LAST = "use_last"
-    """Take the conflicting task's version where the two clash."""
-    USE_PRIORITY = "use_priority"
-    """The task of higher priority wins (the first merged on a tie, or against a commit made
-    by hand)."""
-    AUTO_MERGE = "auto_merge"
-    """Merge only if the three-way merge is clean (with `auto_resolve` off, overlapping but
-    separate changes); a real conflict is refused."""
-    RERUN = "rerun"
-    """Run the task again on the integration branch as it is now."""
-    MANUAL = "manual"
-    """Keep the branch and print the git commands to finish by hand."""
 
 
 @dataclass(frozen=True, slots=True)
