@@ -386,3 +386,25 @@ def test_isolation_worktree_in_a_repository_without_a_commit_is_refused(
     assert out == ""
     assert "plan.md: error: the repository" in err and "has no commit yet" in err
     assert "hint: make a first commit" in err
+
+
+def test_an_abort_while_a_merge_waits_for_hand_edits_ends_at_once(repo: Path) -> None:
+    script = (
+        f"until test -e {'../' * 4}go; do sleep 0.05; done; "
+        "sed -i 's/line 5/line 5 by the task/' shared.txt"
+    )
+    write(repo / "plan.md", "## Phase 1\n" + task("1.1", "Edit", script, " (timeout: 20s)"))
+    before = git(repo, "rev-parse", "main")
+    with pmtui(["run", "plan.md", "--json"], repo) as child:
+        child.until(is_event("task_started", "1.1"))
+        write(repo / "shared.txt", "by hand\n")
+        write(repo / "go", "")
+        child.until(is_event("merge_waiting", "1.1"))
+        child.process.send_signal(signal.SIGINT)
+        assert child.finish() == 130
+        ended = [e for e in child.events if e["event"] == "task_finished"]
+    assert [(e["task"], e["status"]) for e in ended] == [("1.1", "cancelled")]
+    assert git(repo, "rev-parse", "main") == before
+    assert (repo / "shared.txt").read_text() == "by hand\n"
+    branch = next(b for b in git(repo, "branch", "--list", "pmtui/*").split() if b.endswith("1.1"))
+    assert "line 5 by the task" in git(repo, "show", f"{branch}:shared.txt")  # its work kept
