@@ -35,6 +35,7 @@ from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.ui.commands import MonitorCommands
 from pmtui.ui.screens.compare import CompareScreen
 from pmtui.ui.screens.confirm import Confirm
+from pmtui.ui.screens.conflicts import ConflictsScreen
 from pmtui.ui.screens.events import EventLogScreen
 from pmtui.ui.screens.help import HelpScreen, binding_rows
 from pmtui.ui.screens.task_log import TaskLogScreen
@@ -71,6 +72,7 @@ class PmtuiApp(App[int]):
         Binding("g", "gantt", "Gantt", id="gantt"),
         Binding("c", "compare", "Compare", id="compare"),
         Binding("e", "events", "Events", id="events", show=False),
+        Binding("x", "conflicts", "Conflicts", id="conflicts", show=False),
         Binding("t", "theme", "Theme", id="theme", show=False),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_run", "Quit", id="quit"),
@@ -164,6 +166,9 @@ class PmtuiApp(App[int]):
             self.theme = self.chosen_theme.name
         if self.keymap:
             self.set_keymap(self.keymap)
+        self.query_one(Monitor).conflicts_key = self.get_key_display(
+            Binding(self.keymap.get("conflicts", "x").split(",")[0], "conflicts")
+        )
         for notice in self.notices:
             self.notify(notice, timeout=10)
         self.redraw()
@@ -218,7 +223,7 @@ class PmtuiApp(App[int]):
         except NoMatches:
             return
         screen = self.screen
-        if isinstance(screen, CompareScreen):
+        if isinstance(screen, CompareScreen | ConflictsScreen):
             screen.refresh_from(self.view)
         elif isinstance(screen, TimelineScreen):
             screen.refresh_from(self.view, now)
@@ -288,6 +293,17 @@ class PmtuiApp(App[int]):
     def action_compare(self) -> None:
         """The agents compared: tasks, success, time, memory, CPU."""
         self._toggle(CompareScreen, lambda: CompareScreen(self.view, self.glyphs))
+
+    def action_conflicts(self) -> None:
+        """The conflicts left, the merges waiting for hand edits, and the ways out."""
+        resolver = self.control.resolve if self.control is not None else None
+        self._toggle(ConflictsScreen, lambda: ConflictsScreen(self.view, resolver))
+
+    @on(ConflictsScreen.Resolved)
+    def conflict_resolved(self) -> None:
+        """After the run a strategy changes the view without an event: redraw now."""
+        self._dirty = True
+        self.redraw()
 
     def action_events(self) -> None:
         """Every event of the run, as the headless lines."""

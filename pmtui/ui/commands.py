@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("gantt", "Timeline", "the run so far and the forecast of what remains (g)"),
     ("compare", "Agent comparison", "tasks, success, time, memory, CPU per agent (c)"),
     ("events", "Event log", "every event of the run (e)"),
+    ("conflicts", "Conflicts", "the conflicts left and how to resolve them (x)"),
     ("help", "Help", "every key and glyph (?)"),
     ("theme", "Next theme", "cycle the colour themes (t)"),
     ("filter", "Filter the task table", "by id, title, agent or status (/)"),

@@ -184,6 +184,8 @@ def test_default_keys_are_the_monitor_keys_of_design_section_8(defaults: Config)
         "logs": "enter",
         "gantt": "g",
         "compare": "c",
+        "conflicts": "x",
+        "events": "e",
         "theme": "t",
         "help": "?",
         "quit": "q",
@@ -430,7 +432,7 @@ def test_unknown_key_without_a_close_match_lists_the_keys() -> None:
     assert error_of('[keys]\nfrobnicate = "x"\n') == (
         "pmtui.toml:2: error: keys.frobnicate: unknown key\n"
         "    hint: [keys] has pause, hard_pause, retry, skip, abort, boost, logs, gantt, "
-        "compare, theme, help, quit"
+        "compare, conflicts, events, theme, help, quit"
     )
 
 
@@ -789,15 +791,15 @@ def test_key_clash_with_a_later_default_action_blames_the_users_line() -> None:
 
 
 def test_key_clash_within_one_file_blames_the_later_line() -> None:
-    assert error_of('[keys]\nquit = "x"\npause = "x"\n') == (
-        "pmtui.toml:3: error: keys.pause: 'x' is already the key of quit\n"
+    assert error_of('[keys]\nquit = "z"\npause = "z"\n') == (
+        "pmtui.toml:3: error: keys.pause: 'z' is already the key of quit\n"
         "    hint: give each action its own key"
     )
 
 
 def test_key_clash_across_files_blames_the_nearer_file() -> None:
-    assert error_of('[keys]\nquit = "x"\n', '\n[keys]\npause = "x"\n') == (
-        "near/pmtui.toml:3: error: keys.pause: 'x' is already the key of quit\n"
+    assert error_of('[keys]\nquit = "z"\n', '\n[keys]\npause = "z"\n') == (
+        "near/pmtui.toml:3: error: keys.pause: 'z' is already the key of quit\n"
         "    hint: give each action its own key"
     )
 

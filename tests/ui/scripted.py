@@ -79,6 +79,60 @@ def script_events(*, paused: bool = False, boosted: bool = False) -> list[ev.Eve
     return script
 
 
+def conflicted_view() -> RunView:
+    """`scripted_view`, then two conflicts left (one with a task, one with a commit made by
+    hand) and one merge waiting for hand edits in the main checkout."""
+    return RunView(TASKS).apply_all(script_events() + conflict_events())
+
+
+def conflict_events() -> list[ev.Event]:
+    """What `conflicted_view` adds to `script_events`."""
+    flow = ev.MergeConflict(
+        "docs/oauth/flow.md",
+        "modify/modify",
+        "3.3",
+        "Add the linked-accounts model",
+        "2.1",
+        "Design the authorization-code flow",
+        "4f2a9c1",
+    )
+    models = ev.MergeConflict(
+        "src/auth/models.py",
+        "add/add",
+        "3.3",
+        "Add the linked-accounts model",
+        "2.1",
+        "Design the authorization-code flow",
+        "4f2a9c1",
+    )
+    by_hand = ev.MergeConflict(
+        "tests/test_client.py",
+        "delete/modify",
+        "5.1",
+        "Unit-test the OAuth client",
+        "",
+        "Remove the old client tests",
+        "b7e01d2",
+    )
+    waiting = (
+        "src/auth/client.py changed by hand in /repo: the merge of 3.2 would overwrite it; "
+        "commit or revert it and the merge goes on"
+    )
+    return [
+        ev.MergeFinished(41.6, "3.3", "conflict", (flow, models)),
+        ev.TaskFinished(
+            41.6, "3.3", "conflict", 0, "conflict on docs/oauth/flow.md, src/auth/models.py "
+            "with 2.1", 1, 27.6,
+        ),
+        ev.MergeWaiting(41.7, "3.2", ("src/auth/client.py",), waiting),
+        ev.MergeFinished(41.8, "5.1", "conflict", (by_hand,)),
+        ev.TaskFinished(
+            41.8, "5.1", "conflict", 0, "conflict on tests/test_client.py with commit b7e01d2",
+            1, 0.3,
+        ),
+    ]  # fmt: skip
+
+
 class Host(App[None]):
     """Shows one screen, in pmtui's dark theme, over an empty default screen."""
 

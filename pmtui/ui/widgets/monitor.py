@@ -10,7 +10,8 @@ Threads: [1:⚡] [2:⚡] [3:⚡] [4:⏸️] [5:✅] | Memory: 512MB | CPU: 68%
 `render_monitor` draws it from a `RunView` (the same facts the headless lines show) as Rich
 text; the `Monitor` widget puts it in the heavy box and redraws it when told to. Estimated
 bars use their own glyph and a `~` before the percentage; boost slots are marked `+`;
-every waiting task gets a line with its reason.
+every waiting task gets a line with its reason. Conflicts left and merges waiting for hand
+edits get a last line naming the key of the conflicts screen: the user must act on them.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def render_monitor(
     width: int,
     *,
     ascii: bool = False,  # noqa: A002
+    conflicts_key: str = "x",
 ) -> Text:
     """The monitor's lines for a box `width` cells wide inside.
 
@@ -107,6 +109,7 @@ def render_monitor(
         glyphs: The theme's glyph set.
         width: Cells available per line.
         ascii: Drop the rocket from the title.
+        conflicts_key: The key that opens the conflicts screen (named by the hint).
     """
     width = max(width, 20)
     lines: list[Text] = []
@@ -135,7 +138,25 @@ def render_monitor(
         lines.append(Text(_fit(line, width), style="dim"))
     if len(waiting) > WAITING_LINES:
         lines.append(Text(f"     … {len(waiting) - WAITING_LINES} more waiting", style="dim"))
+    hint = conflicts_hint(view, glyphs, conflicts_key, ascii=ascii)
+    if hint:
+        lines.append(Text(_fit(hint, width), style="bold"))
     return Text("\n").join(lines)
+
+
+def conflicts_hint(view: RunView, glyphs: Glyphs, key: str, *, ascii: bool = False) -> str:  # noqa: A002
+    """`⚔ 1 conflict, 1 merge waiting for hand edits — press x`; "" when there is neither."""
+    conflicts = len(view.conflicted())
+    waiting = sum(bool(task.merge_waiting) for task in view.tasks)
+    parts = []
+    if conflicts:
+        parts.append(f"{conflicts} conflict{'s' if conflicts != 1 else ''}")
+    if waiting:
+        parts.append(f"{waiting} merge{'s' if waiting != 1 else ''} waiting for hand edits")
+    if not parts:
+        return ""
+    dash = "-" if ascii else "—"
+    return f"{glyphs.conflict} {', '.join(parts)} {dash} press {key}"
 
 
 def _row(view: RunView, task: TaskView, glyphs: Glyphs, now: float, width: int) -> Text:
@@ -167,6 +188,8 @@ class Monitor(Widget):
         self.ascii = ascii
         self.view: RunView | None = None
         self.now = 0.0
+        self.conflicts_key = "x"
+        """The key of the conflicts screen, as the hint names it (remapped keys too)."""
 
     def update_from(self, view: RunView, now: float) -> None:
         """Show the view at `now` (its height may change: the layout is redone)."""
@@ -177,4 +200,11 @@ class Monitor(Widget):
         if self.view is None:
             return Text("")
         width = self.content_size.width or 76
-        return render_monitor(self.view, self.now, self.glyphs, width, ascii=self.ascii)
+        return render_monitor(
+            self.view,
+            self.now,
+            self.glyphs,
+            width,
+            ascii=self.ascii,
+            conflicts_key=self.conflicts_key,
+        )
