@@ -3,6 +3,7 @@ on the engine (what started, what runs, what the processes do), not only on the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,6 +96,21 @@ def select(app: PmtuiApp, task_id: str) -> None:
     table.move_cursor(row=table.get_row_index(task_id))
 
 
+def group_stopped(pgid: int) -> bool:
+    """Whether a process group is stopped: some member stopped, none able to run. (A shell
+    caught in `vfork` while its new child was stopped before its `exec` waits in disk-sleep
+    until that child goes on: it is stopped too.)"""
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(process.pid) == pgid:
+                members.append(process.info["status"])
+        except (ProcessLookupError, psutil.Error):
+            continue
+    held = (psutil.STATUS_STOPPED, psutil.STATUS_DISK_SLEEP, psutil.STATUS_ZOMBIE)
+    return psutil.STATUS_STOPPED in members and all(status in held for status in members)
+
+
 ONE_GATED = "## Phase 1\n" + task("1.1", "Gated", f'echo "::progress::1 pid $$"; {GATE}')
 
 
@@ -125,9 +141,9 @@ async def test_shift_p_stops_the_agents_processes_until_resumed(tmp_path: Path) 
         await until(pilot, lambda: bool(run.pids("1.1")))
         (pid,) = run.pids("1.1")
         await pilot.press("P")
-        await until(pilot, lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED)
+        await until(pilot, lambda: group_stopped(pid))
         await pilot.press("P")
-        await until(pilot, lambda: psutil.Process(pid).status() != psutil.STATUS_STOPPED)
+        await until(pilot, lambda: not group_stopped(pid))
         await finish(run, pilot)
     assert run.app.return_value == 0
 
