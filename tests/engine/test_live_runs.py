@@ -29,6 +29,7 @@ from pmtui.engine.runner import RunControl, run_plan
 from pmtui.project import load_project
 from pmtui.store.db import Store
 from tests.cli_support import JsonEvent, finished, json_events, run, task, write
+from tests.processes import group_stopped
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_RETRY = '[conflicts]\nretry_delay = "0.05s"\n'
@@ -525,17 +526,10 @@ GATE = "while [ ! -e gate ]; do sleep 0.05; done"
 """A task script that runs until the test creates the file `gate`."""
 
 
-async def wait_status(pid: int, wanted: Callable[[str], bool]) -> str:
-    """Poll psutil (a bounded wait) until the process' status is `wanted`."""
+async def wait_stopped(pgid: int, stopped: bool) -> None:
+    """Poll psutil (a bounded wait) until the process group is stopped, or is not."""
     with anyio.fail_after(5):
-        while True:
-            status: str
-            try:
-                status = psutil.Process(pid).status()
-            except psutil.NoSuchProcess:
-                status = "gone"
-            if wanted(status):
-                return status
+        while group_stopped(pgid) != stopped:
             await anyio.sleep(0.02)
 
 
@@ -585,17 +579,17 @@ async def test_hard_pause_stops_the_process_and_holds_its_timeout(workdir: Path)
             await live.until(lambda: live.named("task_progress", "1.1"))
             pid = live.pid_of("1.1")
             live.control.pause(hard=True)
-            await wait_status(pid, lambda status: status == psutil.STATUS_STOPPED)
+            await wait_stopped(pid, True)
             paused_at = live.named("paused")[0].time
             (workdir / "gate").touch()  # the stopped loop cannot see it before the resume
             # Stay paused longer than the whole timeout, by the run's own clock.
             await live.until(
                 lambda: [e for e in live.named("resources") if e.time > paused_at + 2.5]
             )
-            assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+            assert group_stopped(pid)
             assert live.named("task_finished", "1.1") == []
             live.control.resume()
-            await wait_status(pid, lambda status: status != psutil.STATUS_STOPPED)
+            await wait_stopped(pid, False)
             result = await live.finish()
     (done,) = live.named("task_finished", "1.1")
     assert done.status == "done", done.reason

@@ -3,7 +3,6 @@ on the engine (what started, what runs, what the processes do), not only on the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pmtui.ui.app import PmtuiApp
 from pmtui.ui.themes import Glyphs
 from pmtui.ui.widgets.tasks import TaskTable
 from tests.cli_support import task, write
+from tests.processes import group_stopped
 
 GATE = "while [ ! -e gate ]; do sleep 0.05; done"
 """A task script that runs until the test creates the file `gate`."""
@@ -94,21 +94,6 @@ async def finish(run: Run, pilot: object) -> None:
 def select(app: PmtuiApp, task_id: str) -> None:
     table = app.query_one(TaskTable)
     table.move_cursor(row=table.get_row_index(task_id))
-
-
-def group_stopped(pgid: int) -> bool:
-    """Whether a process group is stopped: some member stopped, none able to run. (A shell
-    caught in `vfork` while its new child was stopped before its `exec` waits in disk-sleep
-    until that child goes on: it is stopped too.)"""
-    members = []
-    for process in psutil.process_iter(["pid", "status"]):
-        try:
-            if os.getpgid(process.pid) == pgid:
-                members.append(process.info["status"])
-        except (ProcessLookupError, psutil.Error):
-            continue
-    held = (psutil.STATUS_STOPPED, psutil.STATUS_DISK_SLEEP, psutil.STATUS_ZOMBIE)
-    return psutil.STATUS_STOPPED in members and all(status in held for status in members)
 
 
 ONE_GATED = "## Phase 1\n" + task("1.1", "Gated", f'echo "::progress::1 pid $$"; {GATE}')
