@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/makespan.py
 	$(BIN)/python bench/output_flood.py
 	$(BIN)/python bench/ui_flood.py
+	$(BIN)/python bench/merge_queue.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,5 +1,5 @@
-"""The engine and monitor benchmarks (overhead, makespan, output and UI floods) run end to end
-in quick mode.
+"""The engine and monitor benchmarks (overhead, makespan, output and UI floods, merge queue)
+run end to end in quick mode.
 
 Each script runs in a subprocess, as a user runs it, on tiny sizes: it must exit 0 (no
 `--gate`, so a missed target is not a failure) and print its table. No timing is asserted.
@@ -65,7 +65,21 @@ def test_ui_flood_quick_prints_latencies_and_cpu() -> None:
     assert out.count("target:") == 3
 
 
-@pytest.mark.parametrize("script", ["overhead.py", "makespan.py", "output_flood.py", "ui_flood.py"])
+def test_merge_queue_quick_prints_pmtui_and_git_side_by_side() -> None:
+    out = _run("merge_queue.py", "--tasks", "4")
+    assert "4 tasks, one file each, in a 100-file repository" in out
+    for variant in ("sequential:", "waves of 3:"):
+        assert variant in out
+    for phase in ("create (worktree)", "commit", "merge (+ main checkout)", "remove", "total"):
+        assert out.count(f"  {phase}") == 2
+    assert "pmtui / git" in out and "merges: pmtui 4 fast-forward; git 4 fast-forward" in out
+    assert "merges: pmtui 2 fast-forward, 2 replay; git 2 fast-forward, 2 merge-commit" in out
+    assert out.count("target ≤ 1.00: ") == 2
+
+
+@pytest.mark.parametrize(
+    "script", ["overhead.py", "makespan.py", "output_flood.py", "ui_flood.py", "merge_queue.py"]
+)
 def test_gate_is_documented(script: str) -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH / script), "--help"],
