@@ -11,10 +11,14 @@ change a different file, one task after the other (the merge queue is serial):
 - pmtui, calling its vcs layer in this process as a live run does (pmtui/engine/isolation.py):
   create = `Integration.head` + `prepare_worktree(root, run, task, head, attempt=1)`;
   commit = `open_worktree` + `commit_task` (GitIsolation.land);
-  merge = `open_worktree` + `plan_merge` + `store_objects` + `blocked` (the main checkout)
-  + `publish` + `update_checkout` (the main checkout has `main` checked out: GitIsolation._merge);
-  remove = `remove_worktree` + `move_branch` to the landed commit (GitIsolation._tidy).
-  The run's journal in the store is not git work and is left out;
+  merge = `open_worktree` + `plan_merge` + `store_objects` + `publish_checked_out` (the hand
+  edit check, the branch's compare-and-swap and the main checkout's update, which has `main`
+  checked out: GitIsolation._merge);
+  remove = `retire_worktree` (kept as a spare for the next task, which `prepare_worktree` then
+  switches to its base writing only the files that differ) + `move_branch` to the landed
+  commit (GitIsolation._tidy); at the end `drop_spares` (GitIsolation.close), its time shared
+  out over the tasks' removals. The run's journal in the store is not git work and is left
+  out;
 - the `git` CLI, one process per step: create = `git worktree add -b <branch> <path> main`;
   commit = `git -C <path> commit -am <message>`; merge = `git merge --no-edit <branch>` in the
   main checkout (which updates it); remove = `git worktree remove <path>`.
@@ -60,14 +64,15 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-from pmtui.vcs.integration import Integration, blocked, find_integration, update_checkout
-from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, publish, store_objects
+from pmtui.vcs.integration import Integration, find_integration, publish_checked_out
+from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, store_objects
 from pmtui.vcs.worktrees import (
     Worktree,
     commit_task,
+    drop_spares,
     open_worktree,
     prepare_worktree,
-    remove_worktree,
+    retire_worktree,
 )
 
 TARGET_RATIO = 1.0
@@ -197,8 +202,10 @@ class Side:
     def remove(self, task: Task) -> None:
         raise NotImplementedError
 
-    def finish(self) -> None:
-        """After every task (not timed)."""
+    def finish(self) -> float:
+        """After every task: the seconds of what is the tasks' work (shared out over their
+        removals); anything else is not timed."""
+        return 0.0
 
 
 class PmtuiSide(Side):
@@ -236,20 +243,22 @@ class PmtuiSide(Side):
         if plan.result != "merged" or not plan.moves:
             raise SystemExit(f"pmtui: the merge of {task.id} ended {plan.result}")
         store_objects(self.root, plan)
-        hand = blocked(integration, plan.old, plan.new)
-        if hand:
-            raise SystemExit(f"pmtui: the merge of {task.id} is blocked by {hand}")
-        if not publish(self.root, plan):
-            raise SystemExit(f"pmtui: main moved under the merge of {task.id}")
-        update_checkout(integration, plan.old, plan.new)
+        landed, hand = publish_checked_out(integration, plan)
+        if not landed:
+            raise SystemExit(f"pmtui: the merge of {task.id} did not land ({hand or 'moved'})")
         self.landed[task.id] = (worktree, plan)
         self.how[plan.how] += 1
 
     def remove(self, task: Task) -> None:
         worktree, plan = self.landed.pop(task.id)
-        remove_worktree(self.root, worktree)
+        retire_worktree(self.root, worktree)
         if plan.moves and plan.how != "fast-forward":
             move_branch(self.root, worktree.branch, plan.task_tip, plan.new)
+
+    def finish(self) -> float:
+        start = time.perf_counter()
+        drop_spares(self.root)
+        return time.perf_counter() - start
 
 
 class GitSide(Side):
@@ -278,10 +287,11 @@ class GitSide(Side):
     def remove(self, task: Task) -> None:
         git(self.root, "worktree", "remove", str(self.trees / task.id))
 
-    def finish(self) -> None:
+    def finish(self) -> float:
         merges = int(git(self.root, "rev-list", "--merges", "--count", "main"))
         self.how["merge-commit"] = merges
         self.how["fast-forward"] = self.merged - merges
+        return 0.0
 
 
 @dataclass
@@ -328,8 +338,9 @@ def drive(sides: list[Side], tasks: list[Task], width: int, flip: bool) -> list[
             if phase == "create":
                 assert isinstance(made, Path)
                 edit(made / task.path, task)
-    for side in sides:
-        side.finish()
+    for which, side in enumerate(sides):
+        share = side.finish() / len(tasks)
+        seconds[which]["remove"] = [spent + share for spent in seconds[which]["remove"]]
     return [Phases(spent, Counter(side.how)) for spent, side in zip(seconds, sides, strict=True)]
 
 

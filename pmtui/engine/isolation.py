@@ -37,8 +37,8 @@ from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.store.db import MERGE_ABANDONED, MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
 from pmtui.vcs.conflicts import Strategy, find_culprits, manual_steps
-from pmtui.vcs.integration import Integration, blocked, update_checkout
-from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, publish, store_objects
+from pmtui.vcs.integration import Integration, publish_checked_out, update_checkout
+from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, store_objects
 from pmtui.vcs.threeway import Side
 from pmtui.vcs.workfiles import CheckoutBlocked, switch, tree_diff
 from pmtui.vcs.worktrees import (
@@ -46,10 +46,12 @@ from pmtui.vcs.worktrees import (
     WorktreeDirty,
     WorktreeError,
     commit_task,
+    drop_spares,
     is_ancestor,
     open_worktree,
     prepare_worktree,
     remove_worktree,
+    retire_worktree,
     tree_of,
     worktree_path,
 )
@@ -113,6 +115,9 @@ class GitIsolation:
     """Each landed merge: the commit it moved the branch to → (the one before, the task)."""
     conflicted: dict[str, tuple[MergeConflict, ...]] = field(default_factory=dict)
     """Tasks left in conflict, with the explanation (the conflicts screen lists them)."""
+    recycle: bool = True
+    """Whether a merged task's worktree is kept as a spare for the next task (during the
+    run: making a worktree from a spare writes only the files that differ)."""
 
     def __post_init__(self) -> None:
         if self.recorder is not None:
@@ -250,13 +255,11 @@ class GitIsolation:
                     return Landing(Outcome.FAILED, f"merge check failed: {failed}")
                 checked = True
             if plan.moves:
-                hand = await anyio.to_thread.run_sync(blocked, integration, plan.old, plan.new)
+                landed, hand = await self._publish(task_id, attempt, plan)
                 if hand:
                     await self._wait_for_hands(task_id, hand, waiting, stop)
-                    continue
-                landed = await self._publish(task_id, attempt, plan)
                 if not landed:
-                    continue  # the branch moved, or a hand edit came in between: again
+                    continue  # files changed by hand, or the branch moved: again
             result = "merged" if plan.moves else "up-to-date"
             await anyio.to_thread.run_sync(self._tidy, task_id, worktree, plan, checked)
             self.conflicted.pop(task_id, None)
@@ -304,9 +307,15 @@ class GitIsolation:
         with anyio.move_on_after(HAND_EDIT_RECHECK_S):
             await stop.wait()
 
-    async def _publish(self, task_id: str, attempt: int, plan: MergePlan) -> bool:
-        """Journal, move the branch, update the main checkout, journal again; False when the
-        branch moved meanwhile or a hand edit came in (nothing is left changed then)."""
+    async def _publish(
+        self, task_id: str, attempt: int, plan: MergePlan
+    ) -> tuple[bool, list[str]]:
+        """Journal, then land the merge (branch and main checkout), then journal again.
+
+        Returns:
+            Whether it landed; else the files changed by hand in its way (none: the branch
+            moved meanwhile). Nothing is left changed when it did not land.
+        """
         integration = self.settings.integration
         record = MergeRecord(
             self.run_id,
@@ -319,25 +328,13 @@ class GitIsolation:
             time.time(),
         )
         self._journal(record)
-
-        def move() -> bool:
-            if not publish(self.root, plan):
-                return False
-            try:
-                update_checkout(integration, plan.old, plan.new)
-            except CheckoutBlocked:
-                # Someone edited by hand since the look: put the branch back, wait again.
-                move_branch(self.root, integration.branch, plan.new, plan.old)
-                return False
-            return True
-
         with anyio.CancelScope(shield=True):
-            moved = await anyio.to_thread.run_sync(move)
-            state = MERGE_LANDED if moved else MERGE_ABANDONED
+            landed, hand = await anyio.to_thread.run_sync(publish_checked_out, integration, plan)
+            state = MERGE_LANDED if landed else MERGE_ABANDONED
             self._journal(replace(record, state=state, at=time.time()))
-        if moved:
+        if landed:
             self.landed[plan.new] = (plan.old, task_id)
-        return moved
+        return landed, hand
 
     def _tidy(self, task_id: str, worktree: Worktree, plan: MergePlan, checked: bool) -> None:
         """After a merge landed: the task's branch points at what landed (so git sees it
@@ -346,7 +343,10 @@ class GitIsolation:
         if checked and moves_branch:
             move_branch(self.root, worktree.branch, plan.task_tip, plan.new)
         try:
-            remove_worktree(self.root, worktree)
+            if self.recycle:
+                retire_worktree(self.root, worktree)
+            else:
+                remove_worktree(self.root, worktree)
         except WorktreeDirty as error:
             self._log(task_id, f"pmtui: worktree kept: {error}")
         if not checked and moves_branch:
@@ -379,6 +379,12 @@ class GitIsolation:
                 )
             )
         return tuple(details)
+
+    def close(self) -> None:
+        """The run is over: spare worktrees go (no worktree of a merged task is left), and
+        later merges (a conflict resolved after the run) remove theirs."""
+        self.recycle = False
+        drop_spares(self.root)
 
     # ------------------------------------------------------------------ conflicts left
 

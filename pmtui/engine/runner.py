@@ -748,6 +748,9 @@ async def run_plan(
             helpers.cancel()
         # Here every attempt has reported and every process group is gone.
     finally:
+        if isolation is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(isolation.close)
         if run.adopt_orphans:
             run.end_orphans(True)
         if recorder is not None:

@@ -18,7 +18,7 @@ from dulwich.objects import ObjectID
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from pmtui.vcs.worktrees import KEPT_REFS, WORKTREES, changes, is_ancestor
+from pmtui.vcs.worktrees import KEPT_REFS, SPARE_PREFIX, WORKTREES, changes, is_ancestor
 
 TASK_BRANCHES = b"refs/heads/pmtui/"
 
@@ -96,6 +96,13 @@ def find_cleanup(repo_root: Path, *, dry_run: bool) -> Cleanup:
         """Branches whose worktree stays (unmerged, or holding uncommitted work)."""
         for record in records:
             shown = _shown(repo_root, record.path)
+            spare = record.admin.name.startswith(SPARE_PREFIX)
+            if spare and (not record.path.exists() or not changes(record.path)):
+                result.removed_worktrees.append(shown)  # a spare a dead run left: a copy
+                if not dry_run:
+                    shutil.rmtree(record.path, ignore_errors=True)
+                    shutil.rmtree(record.admin)
+                continue
             if not record.path.exists():
                 result.pruned.append(record.admin.name)
                 if not dry_run:

@@ -16,8 +16,8 @@ from dulwich.errors import NotGitRepository
 from dulwich.refs import HEADREF
 from dulwich.repo import Repo
 
-from pmtui.vcs.merge import branch_ref
-from pmtui.vcs.workfiles import Checkout, blocked_paths, switch, tree_diff
+from pmtui.vcs.merge import MergePlan, branch_ref, publish
+from pmtui.vcs.workfiles import Checkout, blocked_paths, read_index, switch, tree_diff
 from pmtui.vcs.worktrees import tree_of
 
 
@@ -125,6 +125,31 @@ def blocked(integration: Integration, old: bytes, new: bytes) -> list[str]:
             integration.checkout, repo, before, after, before.keys() | after.keys()
         )
     return [os.fsdecode(path) for path in found]
+
+
+def publish_checked_out(integration: Integration, plan: MergePlan) -> tuple[bool, list[str]]:
+    """Land a merge: unless a file of the main checkout it would write was changed by hand,
+    move the integration branch (compare-and-swap) and the main checkout with it, reading
+    the checkout's index once.
+
+    Returns:
+        Whether it landed, and (when it did not for that reason) the files changed by hand.
+        Not landed with no files: the branch moved meanwhile. Nothing is changed then.
+    """
+    if not integration.checked_out:
+        return publish(integration.repo_root, plan), []
+    with Repo(str(integration.repo_root)) as repo:
+        before, after = _trees(repo, plan.old, plan.new)
+        checkout = integration.checkout
+        entries = read_index(checkout.index_path)
+        paths = before.keys() | after.keys()
+        found = blocked_paths(checkout, repo, before, after, paths, entries)
+        if found:
+            return False, [os.fsdecode(path) for path in found]
+        if not publish(integration.repo_root, plan):
+            return False, []
+        switch(repo.object_store, checkout, repo, before, after, entries=entries)
+    return True, []
 
 
 def update_checkout(integration: Integration, old: bytes, new: bytes) -> list[str]:

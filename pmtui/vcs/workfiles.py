@@ -18,33 +18,41 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.diff_tree import tree_changes
-from dulwich.file import GitFile
 from dulwich.ignore import IgnoreFilter, IgnoreFilterManager, default_user_ignore_filter_path
-from dulwich.index import (
-    Index,
-    IndexChecksumWriter,
-    IndexEntry,
-    commit_tree,
-    index_entry_from_stat,
-    write_index_dict,
-)
+from dulwich.index import IndexEntry, commit_tree, index_entry_from_stat
 from dulwich.object_store import BaseObjectStore, iter_tree_contents
 from dulwich.objects import Blob, ObjectID
 from dulwich.repo import Repo
+
+from pmtui.vcs.gitindex import read_index, write_index
+
+__all__ = [
+    "Checkout",
+    "CheckoutBlocked",
+    "FileState",
+    "blocked_paths",
+    "file_entry",
+    "materialize",
+    "read_index",
+    "scan",
+    "stage",
+    "switch",
+    "tree_diff",
+    "tree_entries",
+    "tree_from_entries",
+    "untracked_files",
+    "write_index",
+]
 
 FILE_MODE = 0o100644
 EXEC_MODE = 0o100755
 LINK_MODE = 0o120000
 GITLINK_MODE = 0o160000
-
-WRITE_THREADS = 4
-"""File creation is the kernel's work; a few threads overlap it (git checks out in one)."""
 
 Entry = tuple[int, bytes]
 """`(mode, sha)` of a path in a tree or an index."""
@@ -139,53 +147,26 @@ def _ensure_parent(full: bytes, made: set[bytes]) -> None:
     made.add(parent)
 
 
-def write_index(index_path: Path, entries: Mapping[bytes, IndexEntry]) -> None:
-    """Replace an index file atomically (a `.lock` file renamed over it, as git does)."""
-    handle = GitFile(str(index_path), "wb")
-    try:
-        writer = IndexChecksumWriter(handle)
-        write_index_dict(writer, dict(entries), version=2)
-        writer.close()
-    except BaseException:
-        handle.abort()
-        raise
-
-
-def read_index(index_path: Path) -> dict[bytes, IndexEntry]:
-    """The entries of an index file (empty when there is none); conflicted entries skipped."""
-    if not index_path.exists():
-        return {}
-    index = Index(str(index_path))
-    return {bytes(path): entry for path, entry in index.items() if isinstance(entry, IndexEntry)}
-
-
 def materialize(
     store: BaseObjectStore, checkout: Checkout, files: Mapping[bytes, Entry]
 ) -> dict[bytes, IndexEntry]:
-    """Write `files` into an empty folder and return their index entries (not yet saved)."""
+    """Write `files` into an empty folder and return their index entries (not yet saved).
+
+    One thread, in path order: a dulwich pack is one file handle (its reads are not safe
+    from several threads), and threads only contend for the interpreter here.
+    """
     made: set[bytes] = set()
-    items = sorted(files.items())
-    jobs: list[tuple[bytes, bytes, int, bytes]] = []
-    for path, (mode, sha) in items:
-        if mode == GITLINK_MODE:
-            continue
+    entries: dict[bytes, IndexEntry] = {}
+    get_raw = store.get_raw
+    for path, (mode, sha) in sorted(files.items()):
         full = fs_path(checkout.root, path)
         _ensure_parent(full, made)
-        jobs.append((path, full, mode, sha))
-
-    def write(job: tuple[bytes, bytes, int, bytes]) -> tuple[bytes, IndexEntry]:
-        path, full, mode, sha = job
-        _, data = store.get_raw(ObjectID(sha))
-        return path, index_entry_from_stat(_write_file(full, mode, data), ObjectID(sha), mode)
-
-    with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        entries = dict(pool.map(write, jobs, chunksize=64))
-    for path, (mode, sha) in items:
         if mode == GITLINK_MODE:  # a submodule: recorded, not checked out
-            os.makedirs(fs_path(checkout.root, path), exist_ok=True)
-            entries[path] = index_entry_from_stat(
-                os.lstat(fs_path(checkout.root, path)), ObjectID(sha), mode
-            )
+            os.makedirs(full, exist_ok=True)
+            st = os.lstat(full)
+        else:
+            st = _write_file(full, mode, get_raw(ObjectID(sha))[1])
+        entries[path] = index_entry_from_stat(st, ObjectID(sha), mode)
     return entries
 
 
@@ -356,20 +337,33 @@ def switch(
     new: Mapping[bytes, Entry],
     *,
     force: bool = False,
+    entries: dict[bytes, IndexEntry] | None = None,
 ) -> list[bytes]:
     """Move a checkout's files and index from tree `old` to tree `new`, touching only the
     paths that differ; returns them.
 
+    Args:
+        store: Where the new files' blobs are.
+        checkout: The files and index to move.
+        repo: Reads the ignore rules.
+        old: The tree the checkout shows now (at least the paths that differ).
+        new: The tree to show.
+        force: Overwrite what was changed by hand (only for pmtui's own worktrees).
+        entries: The checkout's index as just read and checked by the caller (then no
+            second check is made).
+
     Raises:
-        CheckoutBlocked: (unless `force`) a path to change was changed by hand: it differs
-            from `old` in the index or on disk, or an untracked file is where `new` puts one.
-            Nothing is written then.
+        CheckoutBlocked: (unless `force` or `entries`) a path to change was changed by hand:
+            it differs from `old` in the index or on disk, or an untracked file is where
+            `new` puts one. Nothing is written then.
     """
     paths = sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
     if not paths:
         return []
-    entries = read_index(checkout.index_path)
-    if not force:
+    checked = entries is not None
+    if entries is None:
+        entries = read_index(checkout.index_path)
+    if not (force or checked):
         blocked = blocked_paths(checkout, repo, old, new, paths, entries)
         if blocked:
             raise CheckoutBlocked(checkout.root, [os.fsdecode(path) for path in blocked])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from dulwich.repo import Repo
 
 from pmtui.vcs.workfiles import (
     Checkout,
+    CheckoutBlocked,
     materialize,
     read_index,
     scan,
@@ -42,6 +44,12 @@ from pmtui.vcs.workfiles import (
 
 WORKTREES = Path(".pmtui") / "worktrees"
 """Where worktrees live, relative to the repository root."""
+
+SPARES = WORKTREES / ".spare"
+"""Where the worktrees of merged tasks wait to be reused by the next task of the run."""
+
+SPARE_PREFIX = "pmtui-spare-"
+"""The start of a spare worktree's folder name under `.git/worktrees/`."""
 
 AUTHOR = b"pmtui <pmtui@localhost>"
 """The author and committer of the commits pmtui makes for a task."""
@@ -238,7 +246,8 @@ def prepare_worktree(
             repo.refs.add_if_new(tree.ref, ObjectID(commit))
         else:
             repo.refs.set_if_equals(tree.ref, ObjectID(tip), ObjectID(commit))
-        _materialize(repo, tree)
+        if not _from_spare(repo, repo_root, tree):
+            _materialize(repo, tree)
     return Prepared(tree, kept, created=True)
 
 
@@ -279,15 +288,114 @@ def _materialize(repo: Repo, tree: Worktree) -> None:
     common = Path(repo.controldir()).resolve()
     tree.path.mkdir(parents=True)
     tree.admin.mkdir(parents=True)
-    (tree.admin / "gitdir").write_bytes(os.fsencode(tree.path.resolve() / ".git") + b"\n")
     (tree.admin / "commondir").write_bytes(b"../..\n")
-    (tree.admin / "HEAD").write_bytes(b"ref: " + tree.ref + b"\n")
-    (tree.path / ".git").write_bytes(
-        b"gitdir: " + os.fsencode(common / "worktrees" / tree.admin.name) + b"\n"
-    )
+    _link(tree.path, common / "worktrees" / tree.admin.name, b"ref: " + tree.ref)
     files = tree_entries(repo.object_store, tree_of(repo, tree.base))
     entries = materialize(repo.object_store, tree.checkout, files)
     write_index(tree.checkout.index_path, entries)
+
+
+def _link(tree_path: Path, admin: Path, head: bytes) -> None:
+    """Point a worktree folder and its record in `.git/worktrees/` at each other; `head` is
+    what its HEAD file holds (`ref: refs/heads/…` or a commit)."""
+    (admin / "gitdir").write_bytes(os.fsencode(tree_path.resolve() / ".git") + b"\n")
+    (tree_path / ".git").write_bytes(b"gitdir: " + os.fsencode(admin.resolve()) + b"\n")
+    (admin / "HEAD").write_bytes(head + b"\n")
+
+
+def _from_spare(repo: Repo, repo_root: Path, tree: Worktree) -> bool:
+    """Make the task's worktree out of a spare one: moved into place and switched to its
+    base, writing only the files that differ. False when there is no usable spare."""
+    for folder, admin in _spares(repo_root):
+        try:
+            head = (admin / "HEAD").read_bytes().strip()
+            tree.path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(admin, tree.admin)
+            os.rename(folder, tree.path)
+        except OSError:
+            _drop(folder, admin)
+            continue
+        _link(tree.path, tree.admin, b"ref: " + tree.ref)
+        try:
+            old, new = tree_diff(repo.object_store, tree_of(repo, head), tree_of(repo, tree.base))
+            switch(repo.object_store, tree.checkout, repo, old, new)
+        except (CheckoutBlocked, OSError, KeyError):
+            _drop(tree.path, tree.admin)  # a spare someone touched: not worth keeping
+            continue
+        return True
+    return False
+
+
+def retire_worktree(repo_root: Path, worktree: Worktree) -> None:
+    """Take a merged task's worktree out of `.pmtui/worktrees/<run>/<task>`: kept as a spare
+    for the next task when it holds exactly its committed files (nothing untracked, ignored
+    files included), else removed.
+
+    Raises:
+        WorktreeDirty: It holds uncommitted changes; nothing is removed.
+    """
+    with Repo(str(repo_root)) as repo:
+        if not _pristine(repo, worktree):
+            remove_worktree(repo_root, worktree)
+            return
+        head = bytes(repo.refs[worktree.ref])
+    name = secrets.token_hex(6)
+    folder = repo_root / SPARES / name
+    admin = worktree.admin.with_name(SPARE_PREFIX + name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(worktree.admin, admin)
+    os.rename(worktree.path, folder)
+    _link(folder, admin, head)
+    _prune_empty_parent(worktree.path.parent, repo_root / WORKTREES)
+
+
+def _pristine(repo: Repo, worktree: Worktree) -> bool:
+    """Whether the worktree holds its index's files as they are and nothing else."""
+    entries, changed = scan(worktree.checkout, repo, untracked=False)
+    if changed:
+        return False
+    root = os.fsencode(worktree.path)
+    for folder, dirs, names in os.walk(root):
+        relative = folder[len(root) + 1 :]
+        for name in names:
+            path = relative + b"/" + name if relative else name
+            if path not in entries and path != b".git":
+                return False
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                path = relative + b"/" + name if relative else name
+                if path not in entries:
+                    return False
+    return True
+
+
+def _spares(repo_root: Path) -> list[tuple[Path, Path]]:
+    """The spare worktrees: `(folder, its record in .git/worktrees/)`."""
+    found = []
+    folder = repo_root / ".git" / "worktrees"
+    for admin in sorted(folder.glob(SPARE_PREFIX + "*")) if folder.is_dir() else []:
+        spare = repo_root / SPARES / admin.name[len(SPARE_PREFIX) :]
+        found.append((spare, admin))
+    return found
+
+
+def _drop(folder: Path, admin: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(admin, ignore_errors=True)
+
+
+def drop_spares(repo_root: Path) -> int:
+    """Remove every spare worktree (at the end of a run, or left by one that died); returns
+    how many there were."""
+    spares = _spares(repo_root)
+    for folder, admin in spares:
+        _drop(folder, admin)
+    leftover = repo_root / SPARES
+    if leftover.is_dir():
+        for folder in leftover.iterdir():  # a spare whose record went first
+            shutil.rmtree(folder, ignore_errors=True)
+        _prune_empty_parent(leftover, repo_root / WORKTREES)
+    return len(spares)
 
 
 def _free_kept_ref(repo: Repo, run_id: str, task_id: str, attempt: int) -> Ref:
@@ -335,10 +443,11 @@ def _commit_leftovers(
     """Commit what the worktree holds beyond `tip` on its branch; None when nothing."""
     checkout = worktree.checkout
     entries, changed = scan(checkout, repo)
-    committed = tree_entries(repo.object_store, tree_of(repo, tip))
-    staged = {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}
-    if not changed and staged == committed:
-        return None
+    if not changed:  # then only what the agent staged without committing is left
+        committed = tree_entries(repo.object_store, tree_of(repo, tip))
+        staged = {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}
+        if staged == committed:
+            return None
     stage(repo.object_store, checkout, entries, changed)
     tree = tree_from_entries(repo.object_store, entries)
     if tree == tree_of(repo, tip):

@@ -16,9 +16,11 @@ from pmtui.vcs.worktrees import (
     WorktreeError,
     commit_task,
     create_worktree,
+    drop_spares,
     open_worktree,
     prepare_worktree,
     remove_worktree,
+    retire_worktree,
 )
 from tests.vcs.test_worktrees import RUN, git, repo  # noqa: F401 - the fixture
 
@@ -273,3 +275,59 @@ def test_a_same_size_edit_in_the_next_attempt_is_kept(repo: Path) -> None:
     os.utime(tree.admin / "index", ns=(tick, tick))
     kept = prepare_worktree(repo, RUN, "8.2", "main", attempt=3, title="T").kept
     assert kept and git(repo, "show", f"{kept}:m.txt") == "MEANWHILE\n"
+
+
+# ---------------------------------------------------------------------------- spares
+
+
+def worktree_paths(repo: Path) -> list[str]:
+    listed = git(repo, "worktree", "list", "--porcelain")
+    return [line.split(" ", 1)[1] for line in listed.splitlines() if line.startswith("worktree ")]
+
+
+def test_a_retired_worktree_is_the_next_tasks_with_only_the_changed_files_written(
+    repo: Path,
+) -> None:
+    first = prepare_worktree(repo, RUN, "9.1", "main", attempt=1, title="T").worktree
+    (first.path / "b.txt").write_text("bee\n")
+    assert commit_task(first, "9.1", "Bee") is not None
+    untouched = os.stat(first.path / "a.txt").st_ino
+    retire_worktree(repo, first)
+    assert not first.path.exists()
+    (spare,) = (repo / ".pmtui" / "worktrees" / ".spare").iterdir()
+    assert str(spare) in worktree_paths(repo)  # git sees the spare, detached
+    commit_on_main(repo, "c.txt", "see\n", "c on main")
+    second = prepare_worktree(repo, RUN, "9.2", "main", attempt=1, title="T")
+    assert second.created
+    tree = second.worktree
+    assert not spare.exists()
+    assert os.stat(tree.path / "a.txt").st_ino == untouched  # not written again
+    assert (tree.path / "c.txt").read_text() == "see\n"
+    assert not (tree.path / "b.txt").exists()  # 9.1's file is not 9.2's base
+    assert git(tree.path, "status", "--porcelain") == ""
+    assert git(tree.path, "rev-parse", "--abbrev-ref", "HEAD").strip() == tree.branch
+    assert sorted(worktree_paths(repo)) == sorted([str(repo), str(tree.path)])
+    git(repo, "fsck", "--strict")
+
+
+def test_a_worktree_with_untracked_or_ignored_files_is_removed_not_kept(repo: Path) -> None:
+    tree = prepare_worktree(repo, RUN, "9.3", "main", attempt=1, title="T").worktree
+    (tree.path / ".gitignore").write_text("*.log\n")
+    assert commit_task(tree, "9.3", "Ignore logs") is not None
+    (tree.path / "build.log").write_text("noise\n")  # ignored: not work, but not pristine
+    retire_worktree(repo, tree)
+    assert not tree.path.exists()
+    assert not (repo / ".pmtui" / "worktrees" / ".spare").exists()
+    assert worktree_paths(repo) == [str(repo)]
+
+
+def test_drop_spares_leaves_no_worktree(repo: Path) -> None:
+    for name in ("9.4", "9.5"):
+        tree = prepare_worktree(repo, RUN, name, "main", attempt=1, title="T").worktree
+        retire_worktree(repo, tree)
+    assert len(worktree_paths(repo)) == 2  # the second reused the first's spare
+    assert drop_spares(repo) == 1
+    assert worktree_paths(repo) == [str(repo)]
+    assert not (repo / ".pmtui" / "worktrees" / ".spare").exists()
+    git(repo, "worktree", "prune", "--dry-run", "-v")
+    git(repo, "fsck", "--strict")
