@@ -13,24 +13,11 @@ import pytest
 
 from pmtui.store.lock import RunLock
 from tests.cli_support import run, task, write
+from tests.gitrepo import git, make_repo
 
 
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
-def make_repo(path: Path) -> Path:
-    path.mkdir(exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "me@example.com")
-    git(path, "config", "user.name", "Me")
-    write(path / "README.md", "# Title\n\ntext\n")
-    git(path, "add", ".")
-    git(path, "commit", "-q", "-m", "first")
-    return path
+def readme_repo(path: Path) -> Path:
+    return make_repo(path, {"README.md": "# Title\n\ntext\n"})
 
 
 def branches(repo: Path) -> list[str]:
@@ -104,7 +91,7 @@ def conflicted_run(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_clean_removes_merged_branches_and_keeps_the_conflict(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = make_repo(workdir)
+    repo = readme_repo(workdir)
     conflicted_run(repo, capsys)
     assert len(branches(repo)) == 4 and len(worktrees(repo)) == 2
 
@@ -134,7 +121,7 @@ def test_clean_removes_merged_branches_and_keeps_the_conflict(
 def test_clean_removes_a_merged_worktree_a_killed_run_left_but_never_one_with_changes(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = make_repo(workdir)
+    repo = readme_repo(workdir)
     for name in ("9.1", "9.2"):  # as a killed run leaves them: merged, worktree still there
         path = repo / ".pmtui" / "worktrees" / "run" / name
         git(repo, "worktree", "add", "-q", "-b", f"pmtui/run/{name}", str(path), "main")
@@ -157,7 +144,7 @@ def test_clean_removes_a_merged_worktree_a_killed_run_left_but_never_one_with_ch
 def test_clean_prunes_the_record_of_a_worktree_deleted_by_hand(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = make_repo(workdir)
+    repo = readme_repo(workdir)
     path = repo / ".pmtui" / "worktrees" / "run" / "1"
     git(repo, "worktree", "add", "-q", "-b", "pmtui/run/1", str(path), "main")
     admin = Path(git(path, "rev-parse", "--absolute-git-dir").strip())
@@ -171,7 +158,7 @@ def test_clean_prunes_the_record_of_a_worktree_deleted_by_hand(
 
 
 def test_clean_waits_for_a_live_run(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = make_repo(workdir)
+    repo = readme_repo(workdir)
     (repo / ".pmtui").mkdir()
     with RunLock.acquire(repo, key="repository"):
         code, out, err = run(["clean"], capsys)
@@ -201,7 +188,7 @@ PLAN = (
 def test_check_predicts_tasks_meeting_in_the_merge_queue(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_repo(workdir)
+    readme_repo(workdir)
     write(workdir / "plan.md", PLAN)
     code, _, err = run(["check", "plan.md"], capsys)
     assert code == 0
@@ -219,7 +206,7 @@ def test_check_predicts_tasks_meeting_in_the_merge_queue(
 def test_without_worktrees_the_same_plan_gets_the_file_lock_warning(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_repo(workdir)
+    readme_repo(workdir)
     write(workdir / "pmtui.toml", '[conflicts]\nisolation = "none"\n')
     write(workdir / "plan.md", PLAN)
     code, _, err = run(["check", "plan.md"], capsys)

@@ -27,8 +27,9 @@ from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.store.db import Store
 from pmtui.vcs.conflicts import Strategy
 from tests.cli_support import finished, json_events, task, write
-from tests.engine.test_git_runs import git, subjects
+from tests.engine.test_git_runs import subjects
 from tests.engine.test_live_runs import REPO
+from tests.gitrepo import git, make_repo
 
 pytestmark = pytest.mark.anyio
 
@@ -56,13 +57,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def repo(workdir: Path) -> Path:
-    git(workdir, "init", "-q", "-b", "main")
-    git(workdir, "config", "user.email", "me@example.com")
-    git(workdir, "config", "user.name", "Me")
-    write(workdir / "shared.txt", "line 1\nline 2\nline 3\n")
-    git(workdir, "add", ".")
-    git(workdir, "commit", "-q", "-m", "first")
-    return workdir
+    return make_repo(workdir, {"shared.txt": "line 1\nline 2\nline 3\n"})
 
 
 class Running:

@@ -10,7 +10,6 @@ main checkout (bounded by its timeout).
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,28 +17,21 @@ import pytest
 from pmtui.store.db import MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
 from tests.cli_support import JsonEvent, finished, json_events, run, task, write
 from tests.engine.test_live_runs import dead, is_event, pmtui, wait_dead
+from tests.gitrepo import git, make_repo
 
 FAST = '[conflicts]\nretry_delay = "0.05s"\n'
-
-
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return result.stdout
 
 
 @pytest.fixture
 def repo(workdir: Path) -> Path:
     """A repository with one commit on `main`, checked out; the plan will be untracked."""
-    git(workdir, "init", "-q", "-b", "main")
-    git(workdir, "config", "user.email", "me@example.com")
-    git(workdir, "config", "user.name", "Me")
-    write(workdir / "shared.txt", "line 1\nline 2\nline 3\nline 4\nline 5\n")
-    write(workdir / ".gitignore", ".env\n.setup-done\n")
-    git(workdir, "add", ".")
-    git(workdir, "commit", "-q", "-m", "first")
-    return workdir
+    return make_repo(
+        workdir,
+        {
+            "shared.txt": "line 1\nline 2\nline 3\nline 4\nline 5\n",
+            ".gitignore": ".env\n.setup-done\n",
+        },
+    )
 
 
 def subjects(repo: Path) -> list[str]:

@@ -9,7 +9,6 @@ where the effect is read back with the `git` CLI and from the engine's events.
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from pmtui.ui.widgets.monitor import Monitor, conflicts_hint, render_monitor
 from pmtui.ui.widgets.tasks import TaskTable
 from pmtui.vcs.strategies import Strategy
 from tests.cli_support import task, write
+from tests.gitrepo import git, make_repo
 from tests.ui.scripted import TASKS, Host, conflict_events, conflicted_view, scripted_view
 from tests.ui.test_keys import until
 from tests.ui.test_snapshots import monitor
@@ -322,23 +322,10 @@ HOLD = "while [ ! -e ../../../../gate ]; do sleep 0.05; done"
 """A task that keeps the run going until the test creates `gate` at the repository root."""
 
 
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
 @pytest.fixture
 def repo(workdir: Path) -> Path:
     """A repository with one commit on `main`, checked out; the plan will be untracked."""
-    git(workdir, "init", "-q", "-b", "main")
-    git(workdir, "config", "user.email", "me@example.com")
-    git(workdir, "config", "user.name", "Me")
-    write(workdir / "shared.txt", "line 1\nline 2\nline 3\n")
-    git(workdir, "add", ".")
-    git(workdir, "commit", "-q", "-m", "first")
-    return workdir
+    return make_repo(workdir, {"shared.txt": "line 1\nline 2\nline 3\n"})
 
 
 class GitRun:

@@ -11,8 +11,9 @@ from pathlib import Path
 from pmtui.vcs.conflicts import Culprit, Strategy, find_culprits, manual_steps
 from pmtui.vcs.merge import merge_task, plan_merge
 from pmtui.vcs.worktrees import commit_task, create_worktree
+from tests.gitrepo import git
 from tests.vcs.test_merge import commit_by_hand, rev, task, writes
-from tests.vcs.test_worktrees import RUN, git, repo  # noqa: F401 - the fixture
+from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
 

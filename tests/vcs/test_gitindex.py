@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pmtui.vcs.gitindex import read_index, write_index
-from tests.vcs.test_worktrees import git, repo  # noqa: F401 - the fixture
+from tests.gitrepo import git
+from tests.vcs.test_worktrees import repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
 

@@ -19,8 +19,9 @@ from pmtui.vcs.integration import (
 from pmtui.vcs.merge import MergePlan, merge_task, plan_merge, publish
 from pmtui.vcs.workfiles import CheckoutBlocked
 from pmtui.vcs.worktrees import commit_task, create_worktree
+from tests.gitrepo import git
 from tests.vcs.test_merge import Change, deletes, writes
-from tests.vcs.test_worktrees import RUN, git, repo  # noqa: F401 - the fixture
+from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
 

@@ -14,7 +14,8 @@ from pmtui.vcs import merge as merge_module
 from pmtui.vcs.merge import MergePlan, merge_task, plan_merge, publish
 from pmtui.vcs.threeway import Side
 from pmtui.vcs.worktrees import commit_task, create_worktree
-from tests.vcs.test_worktrees import RUN, git, repo  # noqa: F401 - the fixture
+from tests.gitrepo import git
+from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
 

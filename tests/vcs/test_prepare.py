@@ -22,7 +22,8 @@ from pmtui.vcs.worktrees import (
     remove_worktree,
     retire_worktree,
 )
-from tests.vcs.test_worktrees import RUN, git, repo  # noqa: F401 - the fixture
+from tests.gitrepo import git
+from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
 

@@ -19,29 +19,14 @@ from pmtui.vcs.worktrees import (
     ref_component,
     remove_worktree,
 )
+from tests.gitrepo import git, make_repo
 
 RUN = "20261125-101500-ab12"
 
 
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "me@example.com")
-    git(root, "config", "user.name", "Me")
-    (root / "a.txt").write_text("one\n")
-    (root / ".gitignore").write_text(".pmtui/\n")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "first")
-    return root
+    return make_repo(tmp_path / "repo", {"a.txt": "one\n", ".gitignore": ".pmtui/\n"})
 
 
 def test_a_task_gets_its_own_worktree_on_its_own_branch(repo: Path) -> None:
