@@ -362,9 +362,8 @@ def _demo(arguments: argparse.Namespace) -> int:
             f"({_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
         )
         banner.flush()
-        project = load_project(copy)
-        sys.stderr.write(render_problems(project))
-        if not project.ok:
+        project = _loaded(copy)
+        if project is None:
             return EXIT_BAD_INPUT
         return _live_run(project, copy, arguments, (("PMTUI_DEMO_SPEED", str(arguments.speed)),))
     finally:
@@ -372,6 +371,13 @@ def _demo(arguments: argparse.Namespace) -> int:
             banner.write(f"pmtui demo: kept {folder}\n")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _loaded(plan: Path) -> Project | None:
+    """The demo's plan, its problems printed; None when it cannot run (a broken install)."""
+    project = load_project(plan)
+    sys.stderr.write(render_problems(project))
+    return project if project.ok else None
 
 
 def _fate(keep: bool) -> str:
@@ -392,9 +398,8 @@ def _git_demo(arguments: argparse.Namespace, plan: Path, folder: Path, banner: T
         f"into main; {_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
     )
     banner.flush()
-    project = load_project(copy)
-    sys.stderr.write(render_problems(project))
-    if not project.ok:
+    project = _loaded(copy)
+    if project is None:
         return EXIT_BAD_INPUT
     code = _live_run(project, copy, arguments)
     lines = "\n".join(f"  {line}" for line in history(repo))
