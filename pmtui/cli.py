@@ -341,13 +341,12 @@ def _demo(arguments: argparse.Namespace) -> int:
     the git plan with shell agents in a fresh repository."""
     plan = bundled("demo_plans") / ("git-parallel.md" if arguments.git else "feature.md")
     if arguments.dry_run:
-        project = load_project(plan)
-        sys.stderr.write(render_problems(project))
-        if not project.ok:
+        checked = _loaded(plan)
+        if checked is None:
             return EXIT_BAD_INPUT
         if not arguments.json:
-            sys.stdout.write(render_summary(project) + "\n")
-        return _dry_run(project, plan.name, None, fail_fast=False, as_json=arguments.json)
+            sys.stdout.write(render_summary(checked) + "\n")
+        return _dry_run(checked, plan.name, None, fail_fast=False, as_json=arguments.json)
     folder = Path(tempfile.mkdtemp(prefix="pmtui-demo-"))
     # With --json, stdout carries only the event lines.
     banner = sys.stderr if arguments.json else sys.stdout
