@@ -243,9 +243,10 @@ class PmtuiSide(Side):
         if plan.result != "merged" or not plan.moves:
             raise SystemExit(f"pmtui: the merge of {task.id} ended {plan.result}")
         store_objects(self.root, plan)
-        landed, hand = publish_checked_out(integration, plan)
-        if not landed:
-            raise SystemExit(f"pmtui: the merge of {task.id} did not land ({hand or 'moved'})")
+        publication = publish_checked_out(integration, plan)
+        if not publication.landed:
+            why = publication.reason or "main moved"
+            raise SystemExit(f"pmtui: the merge of {task.id} did not land: {why}")
         self.landed[task.id] = (worktree, plan)
         self.how[plan.how] += 1
 

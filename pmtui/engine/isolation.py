@@ -26,6 +26,7 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
+from dulwich.file import FileLocked
 from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
@@ -37,10 +38,15 @@ from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.store.db import MERGE_ABANDONED, MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
 from pmtui.vcs.conflicts import Strategy, find_culprits, manual_steps
-from pmtui.vcs.integration import Integration, publish_checked_out, update_checkout
+from pmtui.vcs.integration import (
+    Integration,
+    Publication,
+    publish_checked_out,
+    update_checkout,
+)
 from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, store_objects
 from pmtui.vcs.threeway import Side
-from pmtui.vcs.workfiles import CheckoutBlocked, switch, tree_diff
+from pmtui.vcs.workfiles import switch, tree_diff
 from pmtui.vcs.worktrees import (
     Worktree,
     WorktreeDirty,
@@ -96,6 +102,7 @@ class Landing:
 @dataclass
 class _Waiting:
     shown: tuple[str, ...] = ()
+    """What the user was last told the merge waits for."""
 
 
 @dataclass
@@ -152,7 +159,7 @@ class GitIsolation:
             )
             if self.settings.copy_files:
                 await anyio.to_thread.run_sync(self._copy_files, prepared.worktree.path)
-        except (WorktreeError, KeyError, OSError, ValueError) as error:
+        except (WorktreeError, KeyError, OSError, ValueError, FileLocked) as error:
             raise PrepareFailed(f"exit 126: cannot prepare the worktree: {error}") from None
         if prepared.kept:
             self._log(task_id, f"pmtui: the work of the earlier attempt is kept as {prepared.kept}")
@@ -255,11 +262,20 @@ class GitIsolation:
                     return Landing(Outcome.FAILED, f"merge check failed: {failed}")
                 checked = True
             if plan.moves:
-                landed, hand = await self._publish(task_id, attempt, plan)
-                if hand:
-                    await self._wait_for_hands(task_id, hand, waiting, stop)
+                landed = False
+                try:
+                    publication = await self._publish(task_id, attempt, plan)
+                    landed = publication.landed
+                    if not landed and publication.reason:
+                        await self._wait(task_id, publication, waiting, stop)
+                finally:
+                    if checked and not landed:
+                        # The worktree holds the checked merge: back to the task's own
+                        # commit, so the next try (or a stop) starts from its work again.
+                        with anyio.CancelScope(shield=True):
+                            await anyio.to_thread.run_sync(self._unmerge, worktree, plan)
                 if not landed:
-                    continue  # files changed by hand, or the branch moved: again
+                    continue  # it waited, or the branch moved: plan it again
             result = "merged" if plan.moves else "up-to-date"
             await anyio.to_thread.run_sync(self._tidy, task_id, worktree, plan, checked)
             self.conflicted.pop(task_id, None)
@@ -274,48 +290,51 @@ class GitIsolation:
         """Run `[merge] check` on the merged files in the task's worktree; "" when it passed,
         else why it failed (the worktree is put back to the task's own commit)."""
         self._progress(task_id, "running the merge check")
-
-        def to_merged(back: bool) -> None:
-            with Repo(str(self.root)) as repo:
-                tip, merged = tree_of(repo, plan.task_tip), tree_of(repo, plan.new)
-                old, new = tree_diff(repo.object_store, *((merged, tip) if back else (tip, merged)))
-                switch(repo.object_store, worktree.checkout, repo, old, new, force=back)
-
-        await anyio.to_thread.run_sync(lambda: to_merged(False))
+        await anyio.to_thread.run_sync(self._to_merged, worktree, plan)
         header = f"==== pmtui: [merge] check of task {task_id} on the merged result ===="
-        result = await run_step(self.settings.check, self.workdir(task_id), header)
+        try:
+            result = await run_step(self.settings.check, self.workdir(task_id), header)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._unmerge, worktree, plan)
+            raise
         if result.ok:
             return ""
-        await anyio.to_thread.run_sync(lambda: to_merged(True))
+        await anyio.to_thread.run_sync(self._unmerge, worktree, plan)
         return result.reason
 
-    async def _wait_for_hands(
-        self, task_id: str, paths: list[str], waiting: _Waiting, stop: StopRequest
+    def _to_merged(self, worktree: Worktree, plan: MergePlan) -> None:
+        """The task's worktree shows the merge's result (for the check)."""
+        with Repo(str(self.root)) as repo:
+            old, new = tree_diff(
+                repo.object_store, tree_of(repo, plan.task_tip), tree_of(repo, plan.new)
+            )
+            switch(repo.object_store, worktree.checkout, repo, old, new)
+
+    def _unmerge(self, worktree: Worktree, plan: MergePlan) -> None:
+        """The task's worktree back to the task's own commit (what the check left there in
+        pmtui's own worktree is not anybody's work)."""
+        with Repo(str(self.root)) as repo:
+            old, new = tree_diff(
+                repo.object_store, tree_of(repo, plan.new), tree_of(repo, plan.task_tip)
+            )
+            switch(repo.object_store, worktree.checkout, repo, old, new, force=True)
+
+    async def _wait(
+        self, task_id: str, publication: Publication, waiting: _Waiting, stop: StopRequest
     ) -> None:
-        shown = tuple(paths)
-        if shown != waiting.shown:
-            waiting.shown = shown
-            listed = ", ".join(paths[:5]) + (
-                f" and {len(paths) - 5} more" if len(paths) > 5 else ""
-            )
-            reason = (
-                f"{listed} changed by hand in {self.root}: the merge of {task_id} would "
-                "overwrite it; commit or revert it and the merge goes on"
-            )
-            self.emit(MergeWaiting(self.now(), task_id, shown, reason))
-            self._progress(task_id, "merge waits: files changed by hand in the main checkout")
+        """Tell the user once what the merge waits for, then look again in a moment."""
+        key = (*publication.waiting_on, publication.reason)
+        if key != waiting.shown:
+            waiting.shown = key
+            self.emit(MergeWaiting(self.now(), task_id, publication.waiting_on, publication.reason))
+            self._progress(task_id, "merge waits: " + publication.reason.split(":", 1)[0])
         with anyio.move_on_after(HAND_EDIT_RECHECK_S):
             await stop.wait()
 
-    async def _publish(
-        self, task_id: str, attempt: int, plan: MergePlan
-    ) -> tuple[bool, list[str]]:
-        """Journal, then land the merge (branch and main checkout), then journal again.
-
-        Returns:
-            Whether it landed; else the files changed by hand in its way (none: the branch
-            moved meanwhile). Nothing is left changed when it did not land.
-        """
+    async def _publish(self, task_id: str, attempt: int, plan: MergePlan) -> Publication:
+        """Journal, then land the merge (branch and main checkout), then journal again;
+        nothing is left changed when it did not land."""
         integration = self.settings.integration
         record = MergeRecord(
             self.run_id,
@@ -329,12 +348,12 @@ class GitIsolation:
         )
         self._journal(record)
         with anyio.CancelScope(shield=True):
-            landed, hand = await anyio.to_thread.run_sync(publish_checked_out, integration, plan)
-            state = MERGE_LANDED if landed else MERGE_ABANDONED
+            publication = await anyio.to_thread.run_sync(publish_checked_out, integration, plan)
+            state = MERGE_LANDED if publication.landed else MERGE_ABANDONED
             self._journal(replace(record, state=state, at=time.time()))
-        if landed:
+        if publication.landed:
             self.landed[plan.new] = (plan.old, task_id)
-        return landed, hand
+        return publication
 
     def _tidy(self, task_id: str, worktree: Worktree, plan: MergePlan, checked: bool) -> None:
         """After a merge landed: the task's branch points at what landed (so git sees it
@@ -559,8 +578,12 @@ async def _acquire(lock: anyio.Lock, stop: StopRequest) -> bool:
 
 
 def recover_merges(store: Store, integration: Integration) -> list[str]:
-    """Reconcile the merges a killed pmtui left `pending`: the branch moved (then the main
-    checkout is brought up to date and the task counts as done) or it did not (forgotten).
+    """Reconcile the merges a killed pmtui left half-done.
+
+    A merge left `pending`: the branch moved (the main checkout is then brought up to date,
+    files changed by hand kept as they are, and the task counts as done) or it did not
+    (forgotten). A merge `landed` whose task was not saved `done` yet (pmtui died right
+    after it): the task counts as done, so it is not run again on top of its own work.
 
     Returns:
         One line per merge reconciled, for the user.
@@ -573,17 +596,10 @@ def recover_merges(store: Store, integration: Integration) -> list[str]:
         old, new = merge.old.encode(), merge.new.encode()
         if head == new or _contains(integration.repo_root, head, new):
             if head == new:
-                try:
-                    update_checkout(integration, old, new)
-                except CheckoutBlocked as error:
-                    notes.append(
-                        f"the merge of task {merge.task_id} landed before pmtui died, but the "
-                        f"main checkout could not show it: {error}; commit or revert those "
-                        f"files, then run `git checkout {integration.branch} -- .` there"
-                    )
+                kept = update_checkout(integration, old, new, keep_hand_edits=True)
+                notes.extend(_kept_note(merge, integration, kept))
             store.merge_state(replace(merge, state=MERGE_LANDED))
-            with contextlib.suppress(KeyError):
-                store.set_task_state(merge.run_id, merge.task_id, "done", "", merge.attempt)
+            _done(store, merge)
             notes.append(f"the merge of task {merge.task_id} had landed before pmtui died")
         else:
             store.merge_state(replace(merge, state=MERGE_ABANDONED))
@@ -591,7 +607,40 @@ def recover_merges(store: Store, integration: Integration) -> list[str]:
                 f"the merge of task {merge.task_id} had not landed before pmtui died: "
                 f"{integration.branch} is as it was"
             )
+    for merge in store.merges(MERGE_LANDED):
+        run = store.run(merge.run_id)
+        if run is None or run.finished_at is not None or merge.attempt == 0:
+            continue
+        row = store.task_states(merge.run_id).get(merge.task_id)
+        # Only the merge of the task's latest attempt tells (`--rerun` runs a done task again).
+        if row is not None and row.state != "done" and row.attempts <= merge.attempt:
+            _done(store, merge)
+            notes.append(f"the merge of task {merge.task_id} had landed before pmtui died")
     return notes
+
+
+def _done(store: Store, merge: MergeRecord) -> None:
+    with contextlib.suppress(KeyError):
+        store.set_task_state(merge.run_id, merge.task_id, "done", "", merge.attempt)
+
+
+def _kept_note(merge: MergeRecord, integration: Integration, written: list[str]) -> list[str]:
+    """What the user should know when a hand edit kept the checkout from following fully."""
+    with Repo(str(integration.repo_root)) as repo:
+        before, after = tree_diff(
+            repo.object_store,
+            tree_of(repo, merge.old.encode()),
+            tree_of(repo, merge.new.encode()),
+        )
+    changed = sorted(path.decode("utf-8", "replace") for path in before.keys() | after.keys())
+    kept = [path for path in changed if path not in written]
+    if not kept:
+        return []
+    return [
+        f"the merge of task {merge.task_id} changed {', '.join(kept)}, which you had changed by "
+        f"hand in {integration.repo_root}: your versions are kept, on top of the merge "
+        "(git diff shows both); check them"
+    ]
 
 
 def _contains(repo_root: Path, head: bytes, commit: bytes) -> bool:

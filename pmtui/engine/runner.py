@@ -256,18 +256,30 @@ class _LiveRun:
         from pmtui.engine.isolation import Stopped, resolve_refusal
 
         stop = StopRequest()
+        self.scheduler.begin_resolution(task_id)  # the run does not end under the merge
         self.side_stops.add(stop)
         try:
             landing = await self.isolation.resolve(
                 task_id, strategy, stop, self.side_runner(task_id, stop)
             )
+            if landing.outcome is not Outcome.SUCCEEDED:
+                raise CommandRefused(resolve_refusal(strategy, landing))
+            try:
+                self.scheduler.resolved(task_id, self.now(), strategy.value)
+            except CommandRefused:  # aborted meanwhile: the merge stands, the store says so
+                if self.recorder is not None:
+                    number = self.scheduler.attempt_number(task_id)
+                    self.recorder.task_state(task_id, "done", f"resolved: {strategy}", number)
+                return (
+                    f"task {task_id} merged ({strategy.value}); the run was aborted "
+                    "meanwhile: --resume runs the tasks its conflict skipped"
+                )
         except Stopped as error:
             raise CommandRefused(f"not resolved: {error}") from None
         finally:
             self.side_stops.discard(stop)
-        if landing.outcome is not Outcome.SUCCEEDED:
-            raise CommandRefused(resolve_refusal(strategy, landing))
-        self.command(lambda now: self.scheduler.resolved(task_id, now, strategy.value))
+            self.scheduler.end_resolution(task_id)
+            self.command(lambda _now: None)  # decide again: what was held may go on
         return f"task {task_id} merged ({strategy.value})"
 
     # ------------------------------------------------------------------ attempts
@@ -333,6 +345,10 @@ class _LiveRun:
                 await isolation.prepare(start.task, record.number, self.step_runner(start, record))
             except PrepareFailed as error:
                 self.report(record, Outcome.FAILED, None, str(error))
+                return
+            except Exception as error:  # a bug of ours, or git in a state we cannot read
+                reason = f"exit 126: pmtui could not prepare its worktree: {error!r}"
+                self.report(record, Outcome.FAILED, None, reason)
                 return
         try:
             spec = self.prepare(start, record, cwd)

@@ -95,6 +95,8 @@ class Scheduler:
         self._aborted = ""
         self._finished = False
         self._lifted_waits = 0
+        self._resolving: set[str] = set()
+        """Conflicted tasks whose resolution is under way: the run does not end before."""
         self._unmet: dict[str, int] = {}
         self._init_tasks(now)
 
@@ -314,15 +316,37 @@ class Scheduler:
         self._enqueue(task_id, run)
         self._reopen_dependents(task_id, now)
 
-    def resolved(self, task_id: str, now: float, how: str) -> None:
-        """A conflicted task's merge landed by the user's choice (`how`, e.g. `use_last`): it
-        is done, and the dependents its conflict skipped are reopened."""
+    def begin_resolution(self, task_id: str) -> None:
+        """The user chose how to resolve a conflicted task's conflict and its merge is under
+        way: the run does not end before `end_resolution` (or `resolved`)."""
         self._refuse_if_over()
         run = self._run_of(task_id)
         if run.state is not TaskState.CONFLICT:
             raise CommandRefused(
                 f"task {task_id} is {run.state}: only a task left in conflict can be resolved"
             )
+        if task_id in self._resolving:
+            raise CommandRefused(f"task {task_id} is being resolved already")
+        self._resolving.add(task_id)
+
+    def end_resolution(self, task_id: str) -> None:
+        """The resolution of a task's conflict ended (landed or not): the run may end."""
+        self._resolving.discard(task_id)
+
+    def resolved(self, task_id: str, now: float, how: str) -> None:
+        """A conflicted task's merge landed by the user's choice (`how`, e.g. `use_last`): it
+        is done, and the dependents its conflict skipped are reopened.
+
+        Raises:
+            CommandRefused: The task is not in conflict, or the run ended (or was aborted).
+        """
+        self._refuse_if_over()
+        run = self._run_of(task_id)
+        if run.state is not TaskState.CONFLICT:
+            raise CommandRefused(
+                f"task {task_id} is {run.state}: only a task left in conflict can be resolved"
+            )
+        self._resolving.discard(task_id)
         self._transition(task_id, run, TaskState.DONE)
         run.reason = f"resolved: {how}"
         self._notify(
@@ -391,7 +415,7 @@ class Scheduler:
                 else:
                     self._start_what_fits(now)
                 self._announce_slots(now)
-            if self._open == 0 and (self._aborted or not self._slots):
+            if self._open == 0 and not self._resolving and (self._aborted or not self._slots):
                 self._finish_run(now)
         outputs, self._outbox = self._outbox, []
         return outputs

@@ -14,6 +14,7 @@ them: a merge with conflicts is not checked out).
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from binascii import hexlify, unhexlify
 from collections.abc import Mapping
@@ -41,27 +42,41 @@ class _Unknown(Exception):
 
 def read_index(path: Path) -> dict[bytes, IndexEntry]:
     """The entries of an index file by path (empty when there is none); conflicted entries
-    (stages 1–3) are left out."""
+    (stages 1–3) are left out: see `conflicted_paths`."""
+    return _read(path)[0]
+
+
+def conflicted_paths(path: Path) -> list[bytes]:
+    """The paths an index holds in conflict (a merge or rebase the user is resolving)."""
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[dict[bytes, IndexEntry], list[bytes]]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}, []
     try:
         return _parse(data)
     except (_Unknown, struct.error, ValueError, IndexError):
         index = Index(str(path))
-        return {
+        entries = {
             bytes(name): entry for name, entry in index.items() if isinstance(entry, IndexEntry)
         }
+        conflicted = [
+            bytes(name) for name, entry in index.items() if not isinstance(entry, IndexEntry)
+        ]
+        return entries, conflicted
 
 
-def _parse(data: bytes) -> dict[bytes, IndexEntry]:
+def _parse(data: bytes) -> tuple[dict[bytes, IndexEntry], list[bytes]]:
     signature, version, count = _HEADER.unpack_from(data, 0)
     if signature != b"DIRC" or version not in (2, 3):
         raise _Unknown(version)
     if hashlib.sha1(data[:-20]).digest() != data[-20:]:
         raise _Unknown("checksum")
     entries: dict[bytes, IndexEntry] = {}
+    conflicted: list[bytes] = []
     position = 12
     unpack = _ENTRY.unpack_from
     for _ in range(count):
@@ -76,6 +91,8 @@ def _parse(data: bytes) -> dict[bytes, IndexEntry]:
         name = data[position : position + length]
         position = start + ((62 + length + 8) & ~7)
         if flags & _STAGE_MASK:
+            if not conflicted or conflicted[-1] != name:
+                conflicted.append(name)
             continue
         entries[name] = IndexEntry(
             (ct, ctn),
@@ -96,16 +113,30 @@ def _parse(data: bytes) -> dict[bytes, IndexEntry]:
             raise _Unknown(signature)
         (length,) = struct.unpack_from(">L", data, position + 4)
         position += 8 + length
-    return entries
+    return entries, conflicted
 
 
 def write_index(path: Path, entries: Mapping[bytes, IndexEntry]) -> None:
     """Replace an index file atomically (a `.lock` file renamed over it, as git does), in
     format 2, without the cached-tree extension (a stale one would make the next `git
-    commit` record the wrong content)."""
+    commit` record the wrong content).
+
+    Raises:
+        FileLocked: A git command holds the index (`index.lock` exists).
+    """
+    handle = GitFile(str(path), "wb")
+    try:
+        handle.write(encode_index(entries))
+        handle.close()
+    except BaseException:
+        handle.abort()
+        raise
+
+
+def encode_index(entries: Mapping[bytes, IndexEntry]) -> bytes:
+    """The bytes of an index file holding `entries` (see `write_index`)."""
     if any(entry.extended_flags for entry in entries.values()):
-        _write_with_dulwich(path, entries)
-        return
+        return _encode_with_dulwich(entries)
     parts = [_HEADER.pack(b"DIRC", 2, len(entries))]
     pack = _ENTRY.pack
     for name in sorted(entries):
@@ -131,14 +162,7 @@ def write_index(path: Path, entries: Mapping[bytes, IndexEntry]) -> None:
         )
         parts.append(name + b"\0" * (((62 + length + 8) & ~7) - 62 - length))
     body = b"".join(parts)
-    handle = GitFile(str(path), "wb")
-    try:
-        handle.write(body)
-        handle.write(hashlib.sha1(body).digest())
-        handle.close()
-    except BaseException:
-        handle.abort()
-        raise
+    return body + hashlib.sha1(body).digest()
 
 
 def _time(value: int | float | tuple[int, int]) -> tuple[int, int]:
@@ -148,14 +172,8 @@ def _time(value: int | float | tuple[int, int]) -> tuple[int, int]:
     return seconds, int((value - seconds) * 1_000_000_000)
 
 
-def _write_with_dulwich(path: Path, entries: Mapping[bytes, IndexEntry]) -> None:
-    from dulwich.index import IndexChecksumWriter
-
-    handle = GitFile(str(path), "wb")
-    try:
-        writer = IndexChecksumWriter(handle)
-        write_index_dict(writer, dict(entries), version=3)
-        writer.close()
-    except BaseException:
-        handle.abort()
-        raise
+def _encode_with_dulwich(entries: Mapping[bytes, IndexEntry]) -> bytes:
+    buffer = io.BytesIO()
+    write_index_dict(buffer, dict(entries), version=3)
+    body = buffer.getvalue()
+    return body + hashlib.sha1(body).digest()

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from dulwich.diff_tree import tree_changes
 from dulwich.ignore import IgnoreFilter, IgnoreFilterManager, default_user_ignore_filter_path
@@ -29,7 +30,7 @@ from dulwich.object_store import BaseObjectStore, iter_tree_contents
 from dulwich.objects import Blob, ObjectID
 from dulwich.repo import Repo
 
-from pmtui.vcs.gitindex import read_index, write_index
+from pmtui.vcs.gitindex import encode_index, read_index, write_index
 
 __all__ = [
     "Checkout",
@@ -37,6 +38,7 @@ __all__ = [
     "FileState",
     "blocked_paths",
     "file_entry",
+    "finish_index",
     "materialize",
     "read_index",
     "scan",
@@ -338,6 +340,8 @@ def switch(
     *,
     force: bool = False,
     entries: dict[bytes, IndexEntry] | None = None,
+    keep: Collection[bytes] = (),
+    save: bool = True,
 ) -> list[bytes]:
     """Move a checkout's files and index from tree `old` to tree `new`, touching only the
     paths that differ; returns them.
@@ -350,12 +354,16 @@ def switch(
         new: The tree to show.
         force: Overwrite what was changed by hand (only for pmtui's own worktrees).
         entries: The checkout's index as just read and checked by the caller (then no
-            second check is made).
+            second check is made); updated in place.
+        keep: Paths whose files stay as they are (changed by hand): only their index entries
+            follow `new`, so the hand edit shows as a change on top of it.
+        save: Write the index (else the caller writes `entries`, e.g. through a lock it
+            holds: see `finish_index`).
 
     Raises:
-        CheckoutBlocked: (unless `force` or `entries`) a path to change was changed by hand:
-            it differs from `old` in the index or on disk, or an untracked file is where
-            `new` puts one. Nothing is written then.
+        CheckoutBlocked: (unless `force`, `entries` or `keep`) a path to change was changed
+            by hand: it differs from `old` in the index or on disk, or an untracked file is
+            where `new` puts one. Nothing is written then.
     """
     paths = sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
     if not paths:
@@ -363,22 +371,26 @@ def switch(
     checked = entries is not None
     if entries is None:
         entries = read_index(checkout.index_path)
-    if not (force or checked):
+    if not (force or checked or keep):
         blocked = blocked_paths(checkout, repo, old, new, paths, entries)
         if blocked:
             raise CheckoutBlocked(checkout.root, [os.fsdecode(path) for path in blocked])
     root = os.fsencode(checkout.root)
     for path in paths:
         if path in old and path not in new:
-            full = root + b"/" + path
-            _remove(full)
             entries.pop(path, None)
-            _prune_empty(root, os.path.dirname(full))
+            if path not in keep:
+                full = root + b"/" + path
+                _remove(full)
+                _prune_empty(root, os.path.dirname(full))
     made: set[bytes] = set()
     for path in paths:
         if path not in new:
             continue
         mode, sha = new[path]
+        if path in keep:
+            entries[path] = _unknown_stat_entry(ObjectID(sha), mode)
+            continue
         full = root + b"/" + path
         _ensure_parent(full, made)
         _remove(full)
@@ -388,9 +400,31 @@ def switch(
             continue
         _, data = store.get_raw(ObjectID(sha))
         entries[path] = index_entry_from_stat(_write_file(full, mode, data), ObjectID(sha), mode)
-    _smudge_racy(checkout, entries, set(paths))
-    write_index(checkout.index_path, entries)
+    if save:
+        finish_index(checkout, entries, paths)
     return paths
+
+
+def finish_index(
+    checkout: Checkout,
+    entries: dict[bytes, IndexEntry],
+    written: Collection[bytes],
+    handle: IO[bytes] | None = None,
+) -> None:
+    """Write the index after a `switch` (to `handle`, a lock on it the caller holds, when
+    given), its racy entries smudged as git does."""
+    _smudge_racy(checkout, entries, set(written))
+    if handle is None:
+        write_index(checkout.index_path, entries)
+    else:
+        handle.write(encode_index(entries))
+        handle.close()
+
+
+def _unknown_stat_entry(sha: ObjectID, mode: int) -> IndexEntry:
+    """An index entry that git (and `scan`) must compare by content: its stat matches no
+    file."""
+    return IndexEntry((0, 0), (0, 0), 0, 0, mode, 0, 0, 0, sha)
 
 
 def _smudge_racy(checkout: Checkout, entries: dict[bytes, IndexEntry], skip: set[bytes]) -> None:

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,9 @@ SPARES = WORKTREES / ".spare"
 
 SPARE_PREFIX = "pmtui-spare-"
 """The start of a spare worktree's folder name under `.git/worktrees/`."""
+
+_SPARES_LOCK = threading.Lock()
+"""Spares are taken and given back by the worker threads of one run: one at a time."""
 
 AUTHOR = b"pmtui <pmtui@localhost>"
 """The author and committer of the commits pmtui makes for a task."""
@@ -306,15 +310,22 @@ def _link(tree_path: Path, admin: Path, head: bytes) -> None:
 def _from_spare(repo: Repo, repo_root: Path, tree: Worktree) -> bool:
     """Make the task's worktree out of a spare one: moved into place and switched to its
     base, writing only the files that differ. False when there is no usable spare."""
-    for folder, admin in _spares(repo_root):
-        try:
-            head = (admin / "HEAD").read_bytes().strip()
-            tree.path.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(admin, tree.admin)
-            os.rename(folder, tree.path)
-        except OSError:
-            _drop(folder, admin)
-            continue
+    while True:
+        with _SPARES_LOCK:  # tasks are prepared in several worker threads at once
+            spares = _spares(repo_root)
+            if not spares:
+                return False
+            folder, admin = spares[0]
+            try:
+                head = (admin / "HEAD").read_bytes().strip()
+                tree.path.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(folder, tree.path)
+                os.rename(admin, tree.admin)
+            except OSError:
+                if tree.path.exists() and not tree.admin.exists():
+                    os.rename(tree.path, folder)
+                _drop(folder, admin)  # half a spare (a run died retiring it): not reused
+                continue
         _link(tree.path, tree.admin, b"ref: " + tree.ref)
         try:
             old, new = tree_diff(repo.object_store, tree_of(repo, head), tree_of(repo, tree.base))
@@ -323,7 +334,6 @@ def _from_spare(repo: Repo, repo_root: Path, tree: Worktree) -> bool:
             _drop(tree.path, tree.admin)  # a spare someone touched: not worth keeping
             continue
         return True
-    return False
 
 
 def retire_worktree(repo_root: Path, worktree: Worktree) -> None:
@@ -343,9 +353,13 @@ def retire_worktree(repo_root: Path, worktree: Worktree) -> None:
     folder = repo_root / SPARES / name
     admin = worktree.admin.with_name(SPARE_PREFIX + name)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(worktree.admin, admin)
-    os.rename(worktree.path, folder)
-    _link(folder, admin, head)
+    with _SPARES_LOCK:
+        # The folder first and its record last: a spare is listed by its record, so one
+        # listed is whole (a run that dies between the two leaves the task's own worktree).
+        os.rename(worktree.path, folder)
+        _link(folder, worktree.admin, head)
+        os.rename(worktree.admin, admin)
+        (folder / ".git").write_bytes(b"gitdir: " + os.fsencode(admin.resolve()) + b"\n")
     _prune_empty_parent(worktree.path.parent, repo_root / WORKTREES)
 
 

@@ -42,6 +42,14 @@ def events_of(task_id: str, events: list[JsonEvent]) -> list[str]:
     return [event["event"] for event in events if event.get("task") == task_id]
 
 
+def as_if_killed(store: Store, run_id: str, task_id: str) -> None:
+    """Make the store say what a pmtui killed while `task_id` ran leaves: the task running,
+    the run unfinished."""
+    store.set_task_state(run_id, task_id, "running", "", 1)
+    store.set_run_status(run_id, "running")
+    store.unfinish_run(run_id)
+
+
 def status(repo: Path) -> list[str]:
     """`git status --porcelain` lines, but the test helper's own stderr file."""
     lines = git(repo, "status", "--porcelain").splitlines()
@@ -288,11 +296,7 @@ def test_a_merge_that_landed_before_pmtui_died_counts_on_resume(
         store.merge_state(
             MergeRecord(**{**merge.__dict__, "state": MERGE_PENDING})  # type: ignore[arg-type]
         )
-        run_id = merge.run_id
-        store.set_task_state(run_id, "1.1", "running", "", 1)
-        store.set_run_status(run_id, "running")
-        store.connection.execute("UPDATE runs SET finished_at = NULL WHERE id = ?", (run_id,))
-        store.connection.commit()
+        as_if_killed(store, merge.run_id, "1.1")
     code, out, err = run(["run", "plan.md", "--resume", "--json"], capsys)
     assert code == 0, err
     assert "the merge of task 1.1 had landed before pmtui died" in err

@@ -438,6 +438,20 @@ def test_a_resolved_conflict_is_done_and_its_dependents_run() -> None:
     assert run[0].status is RunStatus.OK
 
 
+def test_the_run_does_not_end_while_a_resolution_is_under_way() -> None:
+    scheduler = scheduler_of(CHAIN)
+    scheduler.decide(0)
+    scheduler.finished("1.1", 5, Outcome.CONFLICT, reason="conflict on a.txt with 1.2")
+    scheduler.begin_resolution("1.1")
+    with pytest.raises(CommandRefused, match="being resolved already"):
+        scheduler.begin_resolution("1.1")
+    outputs = succeed(scheduler, "1.2", 6)  # every task is final now…
+    assert of_type(outputs, RunFinished) == []  # …but the merge of 1.1 is on its way
+    scheduler.end_resolution("1.1")  # it did not land (e.g. auto_merge refused)
+    run = of_type(scheduler.decide(7), RunFinished)
+    assert run[0].status is RunStatus.CONFLICT
+
+
 def test_only_a_conflict_can_be_resolved() -> None:
     scheduler = failed_chain()
     with pytest.raises(CommandRefused, match="only a task left in conflict can be resolved"):
