@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
@@ -338,38 +338,65 @@ def _init(force: bool) -> int:
 
 def _demo(arguments: argparse.Namespace) -> int:
     """Run the bundled feature plan with the demo agent, in a temporary folder; with `--git`,
-    the git plan with shell agents in a fresh repository."""
+    the git plan with shell agents in a fresh repository. `--dry-run` checks the plan where
+    the run would have it (so the git plan is predicted inside its repository)."""
     plan = bundled("demo_plans") / ("git-parallel.md" if arguments.git else "feature.md")
-    if arguments.dry_run:
-        checked = _loaded(plan)
-        if checked is None:
-            return EXIT_BAD_INPUT
-        if not arguments.json:
-            sys.stdout.write(render_summary(checked) + "\n")
-        return _dry_run(checked, plan.name, None, fail_fast=False, as_json=arguments.json)
     folder = Path(tempfile.mkdtemp(prefix="pmtui-demo-"))
     # With --json, stdout carries only the event lines.
     banner = sys.stderr if arguments.json else sys.stdout
+    keep = arguments.keep and not arguments.dry_run
     try:
+        copy = _placed(plan, folder, git=arguments.git)
+        if arguments.dry_run:
+            checked = _loaded(copy)
+            if checked is None:
+                return EXIT_BAD_INPUT
+            if not arguments.json:
+                sys.stdout.write(render_summary(checked) + "\n")
+            return _dry_run(checked, plan.name, None, fail_fast=False, as_json=arguments.json)
         if arguments.git:
-            return _git_demo(arguments, plan, folder, banner)
-        copy = folder / plan.name
-        copy.write_bytes(plan.read_bytes())
-        banner.write(
-            f"pmtui demo: running {plan.name} live with the demo agent, "
-            f"{arguments.speed:g}x as fast as its estimates, in {folder}\n"
-            f"({_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
-        )
+            banner.write(
+                f"pmtui demo --git: running {plan.name} in a new git repository, "
+                f"{copy.parent}\n(shell agents edit files in their own worktrees; the merge "
+                f"queue brings each task into main; {_fate(keep)}; Ctrl-C aborts)\n\n"
+            )
+        else:
+            banner.write(
+                f"pmtui demo: running {plan.name} live with the demo agent, "
+                f"{arguments.speed:g}x as fast as its estimates, in {folder}\n"
+                f"({_fate(keep)}; Ctrl-C aborts)\n\n"
+            )
         banner.flush()
         project = _loaded(copy)
         if project is None:
             return EXIT_BAD_INPUT
-        return _live_run(project, copy, arguments, (("PMTUI_DEMO_SPEED", str(arguments.speed)),))
+        if not arguments.git:
+            speed = (("PMTUI_DEMO_SPEED", str(arguments.speed)),)
+            return _live_run(project, copy, arguments, speed)
+        from pmtui.vcs.demo_repo import history
+
+        code = _live_run(project, copy, arguments)
+        lines = "\n".join(f"  {line}" for line in history(copy.parent))
+        banner.write(f"\nthe history of main in {copy.parent}:\n{lines}\n")
+        return code
     finally:
-        if arguments.keep:
+        if keep:
             banner.write(f"pmtui demo: kept {folder}\n")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _placed(plan: Path, folder: Path, *, git: bool) -> Path:
+    """A copy of a bundled plan in `folder`; with `git`, untracked in a new repository there
+    (as a user's plan often is)."""
+    if git:
+        from pmtui.vcs.demo_repo import make_demo_repository
+
+        folder = folder / "demo"
+        make_demo_repository(folder)
+    copy = folder / plan.name
+    copy.write_bytes(plan.read_bytes())
+    return copy
 
 
 def _loaded(plan: Path) -> Project | None:
@@ -381,29 +408,6 @@ def _loaded(plan: Path) -> Project | None:
 
 def _fate(keep: bool) -> str:
     return "the folder is kept" if keep else "the folder and its logs are removed at the end"
-
-
-def _git_demo(arguments: argparse.Namespace, plan: Path, folder: Path, banner: TextIO) -> int:
-    """`pmtui demo --git`: the git plan in a fresh repository, then that repository's history."""
-    from pmtui.vcs.demo_repo import history, make_demo_repository
-
-    repo = folder / "demo"
-    make_demo_repository(repo)
-    copy = repo / plan.name  # untracked in the repository, as a user's plan often is
-    copy.write_bytes(plan.read_bytes())
-    banner.write(
-        f"pmtui demo --git: running {plan.name} in a new git repository, {repo}\n"
-        "(shell agents edit files in their own worktrees; the merge queue brings each task "
-        f"into main; {_fate(arguments.keep)}; Ctrl-C aborts)\n\n"
-    )
-    banner.flush()
-    project = _loaded(copy)
-    if project is None:
-        return EXIT_BAD_INPUT
-    code = _live_run(project, copy, arguments)
-    lines = "\n".join(f"  {line}" for line in history(repo))
-    banner.write(f"\nthe history of main in {repo}:\n{lines}\n")
-    return code
 
 
 def _store_root(plan: Path | None, config: Path | None) -> tuple[Path, Project | None] | int:
@@ -483,6 +487,7 @@ def _runs(arguments: argparse.Namespace) -> int:
 
 def _clean(dry_run: bool) -> int:
     """`pmtui clean [--dry-run]`: under the repository's run lock, so no run is live."""
+    from pmtui.report.cleanup import render_cleanup
     from pmtui.store.db import StoreError, store_dir
     from pmtui.store.lock import RunLock
     from pmtui.vcs.clean import find_cleanup
@@ -501,26 +506,7 @@ def _clean(dry_run: bool) -> int:
         return EXIT_BAD_INPUT
     with lock:
         done = find_cleanup(root, dry_run=dry_run)
-    will = "would " if dry_run else ""
-    lines = [f"removed worktree {path}" for path in done.removed_worktrees]
-    lines += [f"deleted branch {branch} (merged)" for branch in done.deleted_branches]
-    lines += [f"deleted {ref} (merged)" for ref in done.deleted_refs]
-    lines += [f"pruned git's record of the missing worktree {name}" for name in done.pruned]
-    if dry_run:
-        lines = [
-            will
-            + line.replace("removed", "remove")
-            .replace("deleted", "delete")
-            .replace("pruned", "prune")
-            for line in lines
-        ]
-    for kept in done.kept:
-        lines.append(f"kept {kept.what}: {kept.why}")
-        if kept.hint:
-            lines.append(f"    {kept.hint}")
-    if done.empty:
-        lines.append(f"nothing to clean in {root}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(render_cleanup(done, root, dry_run=dry_run))
     return EXIT_OK
 
 
