@@ -69,6 +69,8 @@ def test_the_git_demo_dry_run_predicts_the_merge_queue_meeting(
     code, out, err = run(["demo", "--git", "--dry-run"], capsys)
     assert code == 0
     assert "git-parallel.md: dry run" in out
+    assert "tasks 1.3 and 1.4 may run at the same time in their own worktrees" in err
+    assert "both change README.md: they meet in the merge queue" in err
 
 
 # ---------------------------------------------------------------------------- clean
