@@ -203,13 +203,14 @@ class GitIsolation:
         if not await _acquire(self.queue, stop):
             raise Stopped(stop.reason)
         try:
-            return await self._merge(task_id, attempt, stop, run_step, favor=None)
+            return await self._merge(task_id, worktree, attempt, stop, run_step, favor=None)
         finally:
             self.queue.release()
 
     async def _merge(
         self,
         task_id: str,
+        worktree: Worktree,
         attempt: int,
         stop: StopRequest,
         run_step: StepRunner | None,
@@ -228,11 +229,6 @@ class GitIsolation:
             if stop.is_set():
                 raise Stopped(stop.reason)
             self._progress(task_id, "merging")
-            worktree = await anyio.to_thread.run_sync(
-                open_worktree, self.root, self.run_id, task_id
-            )
-            if worktree is None:
-                return Landing(Outcome.FAILED, "exit 126: its worktree is gone")
             plan = await anyio.to_thread.run_sync(
                 partial(
                     plan_merge,
@@ -252,8 +248,6 @@ class GitIsolation:
                 self.emit(MergeFinished(self.now(), task_id, "conflict", details))
                 self._log(task_id, "pmtui: " + conflict_reason(details))
                 return Landing(Outcome.CONFLICT, conflict_reason(details))
-            if plan.moves:
-                await anyio.to_thread.run_sync(store_objects, self.root, plan)
             checked = False
             if plan.moves and self.settings.check and run_step is not None:
                 failed = await self._check(task_id, worktree, plan, run_step)
@@ -290,7 +284,8 @@ class GitIsolation:
         """Run `[merge] check` on the merged files in the task's worktree; "" when it passed,
         else why it failed (the worktree is put back to the task's own commit)."""
         self._progress(task_id, "running the merge check")
-        await anyio.to_thread.run_sync(self._to_merged, worktree, plan)
+        await anyio.to_thread.run_sync(store_objects, self.root, plan)  # the merge's files
+        await anyio.to_thread.run_sync(self._show, worktree, plan.task_tip, plan.new)
         header = f"==== pmtui: [merge] check of task {task_id} on the merged result ===="
         try:
             result = await run_step(self.settings.check, self.workdir(task_id), header)
@@ -303,22 +298,18 @@ class GitIsolation:
         await anyio.to_thread.run_sync(self._unmerge, worktree, plan)
         return result.reason
 
-    def _to_merged(self, worktree: Worktree, plan: MergePlan) -> None:
-        """The task's worktree shows the merge's result (for the check)."""
-        with Repo(str(self.root)) as repo:
-            old, new = tree_diff(
-                repo.object_store, tree_of(repo, plan.task_tip), tree_of(repo, plan.new)
-            )
-            switch(repo.object_store, worktree.checkout, repo, old, new)
-
     def _unmerge(self, worktree: Worktree, plan: MergePlan) -> None:
         """The task's worktree back to the task's own commit (what the check left there in
         pmtui's own worktree is not anybody's work)."""
+        self._show(worktree, plan.new, plan.task_tip, force=True)
+
+    def _show(
+        self, worktree: Worktree, shown: bytes, wanted: bytes, *, force: bool = False
+    ) -> None:
+        """Switch the task's worktree from commit `shown` to commit `wanted`."""
         with Repo(str(self.root)) as repo:
-            old, new = tree_diff(
-                repo.object_store, tree_of(repo, plan.new), tree_of(repo, plan.task_tip)
-            )
-            switch(repo.object_store, worktree.checkout, repo, old, new, force=True)
+            old, new = tree_diff(repo.object_store, tree_of(repo, shown), tree_of(repo, wanted))
+            switch(repo.object_store, worktree.checkout, repo, old, new, force=force)
 
     async def _wait(
         self, task_id: str, publication: Publication, waiting: _Waiting, stop: StopRequest
@@ -424,11 +415,15 @@ class GitIsolation:
             favor, auto_resolve = None, True
         else:
             raise ValueError(f"{strategy} is not a merge strategy")
+        worktree = await anyio.to_thread.run_sync(open_worktree, self.root, self.run_id, task_id)
+        if worktree is None:
+            return Landing(Outcome.FAILED, "exit 126: its worktree is gone")
         if not await _acquire(self.queue, stop):
             raise Stopped(stop.reason)
         try:
             return await self._merge(
                 task_id,
+                worktree,
                 0,
                 stop,
                 run_step,

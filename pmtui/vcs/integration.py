@@ -21,7 +21,7 @@ from dulwich.refs import HEADREF
 from dulwich.repo import Repo
 
 from pmtui.vcs.gitindex import conflicted_paths
-from pmtui.vcs.merge import MergePlan, branch_ref, publish
+from pmtui.vcs.merge import MergePlan, branch_ref, publish, store_objects
 from pmtui.vcs.workfiles import (
     Checkout,
     blocked_paths,
@@ -233,19 +233,6 @@ def _hand_edits(integration: Integration, paths: list[str]) -> Publication:
     )
 
 
-def blocked(integration: Integration, old: bytes, new: bytes) -> list[str]:
-    """The files of the main checkout that moving it from `old` to `new` would overwrite
-    though they were changed by hand (none when it does not have the branch checked out)."""
-    with Repo(str(integration.repo_root)) as repo:
-        if not _checked_out_now(repo, integration.branch):
-            return []
-        before, after = _trees(repo, old, new)
-        found = blocked_paths(
-            integration.checkout, repo, before, after, before.keys() | after.keys()
-        )
-    return [os.fsdecode(path) for path in found]
-
-
 def publish_checked_out(integration: Integration, plan: MergePlan) -> Publication:
     """Land a merge: move the integration branch (compare-and-swap) and, when the main
     checkout has it checked out, the checkout's files and index with it.
@@ -258,6 +245,7 @@ def publish_checked_out(integration: Integration, plan: MergePlan) -> Publicatio
         Whether it landed, or why it waits; nothing is changed when it did not land.
     """
     root = integration.repo_root
+    store_objects(root, plan)  # first: the new tree is read before the branch moves
     with Repo(str(root)) as repo:
         if not _checked_out_now(repo, integration.branch):
             return Publication(_cas(root, plan))

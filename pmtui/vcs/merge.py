@@ -170,18 +170,3 @@ def move_branch(repo_root: Path, branch: str, old: bytes, new: bytes) -> bool:
     """Move a branch from `old` to `new` (compare-and-swap); False if it was not at `old`."""
     with Repo(str(repo_root)) as repo:
         return bool(repo.refs.set_if_equals(branch_ref(branch), ObjectID(old), ObjectID(new)))
-
-
-def merge_task(
-    repo_root: Path,
-    integration: str,
-    task_branch: str,
-    message: str,
-    *,
-    auto_resolve: bool = True,
-) -> MergePlan:
-    """Plan and publish in one go; a `moved` result when the branch moved in between."""
-    plan = plan_merge(repo_root, integration, task_branch, message, auto_resolve=auto_resolve)
-    if plan.result == "merged" and not publish(repo_root, plan):
-        return MergePlan("moved", integration, plan.old, plan.old, plan.task_tip, plan.base)
-    return plan

@@ -33,7 +33,6 @@ from pmtui.vcs.workfiles import (
     Checkout,
     CheckoutBlocked,
     materialize,
-    read_index,
     scan,
     stage,
     switch,
@@ -516,9 +515,3 @@ def open_worktree(repo_root: Path, run_id: str, task_id: str) -> Worktree | None
             return None
         tip = bytes(repo.refs[tree.ref])
     return Worktree(tree.path, tree.branch, tip, tree.admin)
-
-
-def worktree_index(tree: Worktree) -> dict[bytes, tuple[int, bytes]]:
-    """The worktree's index as `{path: (mode, sha)}`."""
-    entries = read_index(tree.checkout.index_path)
-    return {path: (entry.mode, bytes(entry.sha)) for path, entry in entries.items()}

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from pmtui.vcs.conflicts import Culprit, Strategy, find_culprits, manual_steps
-from pmtui.vcs.merge import merge_task, plan_merge
+from pmtui.vcs.merge import plan_merge
 from pmtui.vcs.worktrees import commit_task, create_worktree
 from tests.gitrepo import git
-from tests.vcs.test_merge import commit_by_hand, rev, task, writes
+from tests.vcs.test_merge import commit_by_hand, merge_task, rev, task, writes
 from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]

@@ -8,19 +8,19 @@ import stat
 from pathlib import Path
 
 import pytest
+from dulwich.repo import Repo
 
 from pmtui.vcs.integration import (
     Integration,
     IsolationUnavailable,
-    blocked,
     find_integration,
     update_checkout,
 )
-from pmtui.vcs.merge import MergePlan, merge_task, plan_merge, publish
-from pmtui.vcs.workfiles import CheckoutBlocked
-from pmtui.vcs.worktrees import commit_task, create_worktree
+from pmtui.vcs.merge import MergePlan, plan_merge, publish
+from pmtui.vcs.workfiles import CheckoutBlocked, blocked_paths, tree_diff
+from pmtui.vcs.worktrees import commit_task, create_worktree, tree_of
 from tests.gitrepo import git
-from tests.vcs.test_merge import Change, deletes, writes
+from tests.vcs.test_merge import Change, deletes, merge_task, writes
 from tests.vcs.test_worktrees import RUN, repo  # noqa: F401 - the fixture
 
 __all__ = ["repo"]
@@ -44,6 +44,17 @@ def landed(repo: Path, task_id: str, *edits: Change) -> tuple[Integration, bytes
     plan = planned(repo, task_id, *edits)
     assert publish(repo, plan)
     return integration, plan.old, plan.new
+
+
+def blocked(integration: Integration, old: bytes, new: bytes) -> list[str]:
+    """The main checkout's files changed by hand that moving it from `old` to `new` would
+    overwrite, as `publish_checked_out` finds them."""
+    with Repo(str(integration.repo_root)) as repo:
+        before, after = tree_diff(repo.object_store, tree_of(repo, old), tree_of(repo, new))
+        found = blocked_paths(
+            integration.checkout, repo, before, after, before.keys() | after.keys()
+        )
+    return [os.fsdecode(path) for path in found]
 
 
 def assert_checkout_matches_head(repo: Path) -> None:
