@@ -9,7 +9,8 @@ check` runs on the merged files in the task's worktree before the branch moves (
 check leaves the branch where it was), the integration branch moves by compare-and-swap,
 and the main checkout follows — unless a file there was changed by hand, when the merge waits
 and says so (`merge_waiting`). Each merge is journalled in the store before the branch moves,
-so a pmtui killed mid-merge is reconciled on its next start (`recover_merges`).
+so a pmtui killed mid-merge is reconciled on its next start (`recovery.py`); a conflict
+resolved once the run has ended goes through `resolution.py`.
 
 The git work runs in worker threads (dulwich is blocking); the loop only waits.
 """
@@ -27,22 +28,23 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 from dulwich.file import FileLocked
-from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
+from pmtui.config.model import Config
 from pmtui.engine.events import Event, MergeConflict, MergeFinished, MergeWaiting, TaskProgress
-from pmtui.engine.process import AttemptResult, AttemptSpec, StopRequest, run_attempt
+from pmtui.engine.process import AttemptResult, StopRequest
 from pmtui.engine.recording import RunRecorder
 from pmtui.plan.model import Priority, Task
 from pmtui.scheduling.decisions import Outcome
-from pmtui.scheduling.scheduler import CommandRefused
-from pmtui.store.db import MERGE_ABANDONED, MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
+from pmtui.store.db import MERGE_ABANDONED, MERGE_LANDED, MERGE_PENDING, MergeRecord
+from pmtui.store.files import find_repo_root
 from pmtui.vcs.conflicts import Strategy, find_culprits, manual_steps
 from pmtui.vcs.integration import (
     Integration,
+    IsolationUnavailable,
     Publication,
+    find_integration,
     publish_checked_out,
-    update_checkout,
 )
 from pmtui.vcs.merge import MergePlan, move_branch, plan_merge, store_objects
 from pmtui.vcs.threeway import Side
@@ -53,7 +55,6 @@ from pmtui.vcs.worktrees import (
     WorktreeError,
     commit_task,
     drop_spares,
-    is_ancestor,
     open_worktree,
     prepare_worktree,
     remove_worktree,
@@ -81,6 +82,32 @@ class IsolationSettings:
     auto_resolve: bool = True
     subfolder: Path = Path()
     """Where tasks run inside a checkout (`[pool] workdir` relative to the repository)."""
+
+
+def isolation_settings(
+    config: Config, workdir: Path
+) -> tuple[IsolationSettings | None, IsolationUnavailable | None]:
+    """Worktree settings for a run in `workdir` under `config`, or why worktrees cannot be
+    used there."""
+    repo_root = find_repo_root(workdir)
+    if repo_root is None:
+        return None, IsolationUnavailable(
+            f"the working folder {workdir} is not in a git repository",
+            "run `git init` there, or set [pool] workdir inside the repository",
+        )
+    try:
+        integration = find_integration(repo_root.resolve(), config.isolation.base)
+    except IsolationUnavailable as error:
+        return None, error
+    settings = IsolationSettings(
+        integration,
+        setup=config.isolation.setup,
+        copy_files=config.isolation.copy_files,
+        check=config.merge.check,
+        auto_resolve=config.conflicts.auto_resolve,
+        subfolder=workdir.resolve().relative_to(repo_root.resolve()),
+    )
+    return settings, None
 
 
 class PrepareFailed(Exception):
@@ -479,63 +506,6 @@ class GitIsolation:
                 handle.write(line + "\n")
 
 
-def resolve_refusal(strategy: Strategy, landing: Landing) -> str:
-    """Why a strategy could not land a conflicted task's merge, for the user."""
-    if landing.outcome is Outcome.CONFLICT:
-        return (
-            f"{strategy.value} cannot merge it: {landing.reason}, a real conflict, which is "
-            "never resolved automatically; choose use_first, use_last, rerun or manual"
-        )
-    return f"{strategy.value} did not merge it: {landing.reason}"
-
-
-async def resolve_after_run(
-    isolation: GitIsolation,
-    store: Store,
-    task_id: str,
-    strategy: Strategy,
-    log_dir: Path,
-    resume_hint: str,
-) -> str:
-    """Resolve a conflict once its run has ended: the merge lands now (the task counts as
-    done in the store) and the run is reopened, so `--resume` runs the dependents the
-    conflict skipped. Returns what was done.
-
-    Raises:
-        CommandRefused: The strategy could not merge it.
-    """
-    run_id = isolation.run_id
-    if strategy is Strategy.MANUAL:
-        return "\n".join(isolation.manual(task_id))
-    if strategy is Strategy.RERUN:
-        store.unfinish_run(run_id)
-        return f"task {task_id} runs again with: {resume_hint}"
-    stop = StopRequest()
-
-    async def run_step(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
-        spec = AttemptSpec(
-            argv=list(argv),
-            cwd=cwd,
-            log_path=log_dir / f"{task_id}.log",
-            env={"PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": run_id},
-            log_header=header,
-        )
-        return await run_attempt(spec, stop=stop)
-
-    landing = await isolation.resolve(task_id, strategy, stop, run_step)
-    if landing.outcome is not Outcome.SUCCEEDED:
-        raise CommandRefused(resolve_refusal(strategy, landing))
-    row = store.task_states(run_id).get(task_id)
-    store.set_task_state(
-        run_id, task_id, "done", f"resolved: {strategy.value}", row.attempts if row else 0
-    )
-    store.unfinish_run(run_id)
-    return (
-        f"task {task_id} merged ({strategy.value}); the tasks its conflict skipped run with: "
-        f"{resume_hint}"
-    )
-
-
 def _rank(priority: Priority) -> int:
     return list(Priority).index(priority)
 
@@ -570,74 +540,3 @@ async def _acquire(lock: anyio.Lock, stop: StopRequest) -> bool:
         got = True
         tasks.cancel_scope.cancel()
     return got
-
-
-def recover_merges(store: Store, integration: Integration) -> list[str]:
-    """Reconcile the merges a killed pmtui left half-done.
-
-    A merge left `pending`: the branch moved (the main checkout is then brought up to date,
-    files changed by hand kept as they are, and the task counts as done) or it did not
-    (forgotten). A merge `landed` whose task was not saved `done` yet (pmtui died right
-    after it): the task counts as done, so it is not run again on top of its own work.
-
-    Returns:
-        One line per merge reconciled, for the user.
-    """
-    notes: list[str] = []
-    for merge in store.merges(MERGE_PENDING):
-        if merge.branch != integration.branch:
-            continue
-        head = integration.head()
-        old, new = merge.old.encode(), merge.new.encode()
-        if head == new or _contains(integration.repo_root, head, new):
-            if head == new:
-                kept = update_checkout(integration, old, new, keep_hand_edits=True)
-                notes.extend(_kept_note(merge, integration, kept))
-            store.merge_state(replace(merge, state=MERGE_LANDED))
-            _done(store, merge)
-            notes.append(f"the merge of task {merge.task_id} had landed before pmtui died")
-        else:
-            store.merge_state(replace(merge, state=MERGE_ABANDONED))
-            notes.append(
-                f"the merge of task {merge.task_id} had not landed before pmtui died: "
-                f"{integration.branch} is as it was"
-            )
-    for merge in store.merges(MERGE_LANDED):
-        run = store.run(merge.run_id)
-        if run is None or run.finished_at is not None or merge.attempt == 0:
-            continue
-        row = store.task_states(merge.run_id).get(merge.task_id)
-        # Only the merge of the task's latest attempt tells (`--rerun` runs a done task again).
-        if row is not None and row.state != "done" and row.attempts <= merge.attempt:
-            _done(store, merge)
-            notes.append(f"the merge of task {merge.task_id} had landed before pmtui died")
-    return notes
-
-
-def _done(store: Store, merge: MergeRecord) -> None:
-    with contextlib.suppress(KeyError):
-        store.set_task_state(merge.run_id, merge.task_id, "done", "", merge.attempt)
-
-
-def _kept_note(merge: MergeRecord, integration: Integration, written: list[str]) -> list[str]:
-    """What the user should know when a hand edit kept the checkout from following fully."""
-    with Repo(str(integration.repo_root)) as repo:
-        before, after = tree_diff(
-            repo.object_store,
-            tree_of(repo, merge.old.encode()),
-            tree_of(repo, merge.new.encode()),
-        )
-    changed = sorted(path.decode("utf-8", "replace") for path in before.keys() | after.keys())
-    kept = [path for path in changed if path not in written]
-    if not kept:
-        return []
-    return [
-        f"the merge of task {merge.task_id} changed {', '.join(kept)}, which you had changed by "
-        f"hand in {integration.repo_root}: your versions are kept, on top of the merge "
-        "(git diff shows both); check them"
-    ]
-
-
-def _contains(repo_root: Path, head: bytes, commit: bytes) -> bool:
-    with Repo(str(repo_root)) as repo:
-        return ObjectID(commit) in repo.object_store and is_ancestor(repo, commit, head)

@@ -253,7 +253,8 @@ class _LiveRun:
             return f"task {task_id} runs again on {self.isolation.settings.integration.branch}"
         if strategy is Strategy.MANUAL:
             return "\n".join(self.isolation.manual(task_id))
-        from pmtui.engine.isolation import Stopped, resolve_refusal
+        from pmtui.engine.isolation import Stopped
+        from pmtui.engine.resolution import resolve_refusal
 
         stop = StopRequest()
         self.scheduler.begin_resolution(task_id)  # the run does not end under the merge

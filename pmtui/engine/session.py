@@ -119,7 +119,7 @@ def open_session(
     try:
         recovered = []
         if integration is not None:
-            from pmtui.engine.isolation import recover_merges
+            from pmtui.engine.recovery import recover_merges
 
             recovered = recover_merges(store, integration)
         # Read before a resume drops removed tasks (their attempts go with them).

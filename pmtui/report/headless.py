@@ -42,7 +42,6 @@ from pmtui.vcs.strategies import Strategy
 
 if TYPE_CHECKING:  # the git modules load only for a run with worktrees
     from pmtui.engine.isolation import GitIsolation, IsolationSettings
-    from pmtui.vcs.integration import IsolationUnavailable
 
 EXIT_CANNOT_START = 2
 """The run could not start (lock held, store unusable, nothing to resume): like bad input."""
@@ -189,7 +188,8 @@ class LiveRun:
         if view_task.status is not TaskState.CONFLICT:
             raise CommandRefused(f"task {task_id} is {view_task.status}: it has no conflict")
         resume = f"pmtui run {self.plan} --resume"
-        from pmtui.engine.isolation import Stopped, resolve_after_run
+        from pmtui.engine.isolation import Stopped
+        from pmtui.engine.resolution import resolve_after_run
 
         try:
             message = await resolve_after_run(
@@ -272,7 +272,9 @@ def start_live_run(
     settings: IsolationSettings | None = None
     notes: list[str] = []
     if project.isolation:
-        settings, unavailable = _isolation_settings(project, workdir)
+        from pmtui.engine.isolation import isolation_settings
+
+        settings, unavailable = isolation_settings(project.config, workdir)
         if unavailable is not None:
             if project.config.conflicts.isolation == "worktree":
                 err.write(f"{plan}: error: {unavailable.message}\n    hint: {unavailable.hint}\n")
@@ -340,36 +342,6 @@ def start_live_run(
         time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         isolation=isolation,
     )
-
-
-def _isolation_settings(
-    project: Project, workdir: Path
-) -> tuple[IsolationSettings | None, IsolationUnavailable | None]:
-    """Worktree settings for a run in `workdir`, or why worktrees cannot be used there."""
-    from pmtui.engine.isolation import IsolationSettings
-    from pmtui.vcs.integration import IsolationUnavailable, find_integration
-
-    assert project.config is not None
-    config = project.config
-    repo_root = find_repo_root(workdir)
-    if repo_root is None:
-        return None, IsolationUnavailable(
-            f"the working folder {workdir} is not in a git repository",
-            "run `git init` there, or set [pool] workdir inside the repository",
-        )
-    try:
-        integration = find_integration(repo_root.resolve(), config.isolation.base)
-    except IsolationUnavailable as error:
-        return None, error
-    settings = IsolationSettings(
-        integration,
-        setup=config.isolation.setup,
-        copy_files=config.isolation.copy_files,
-        check=config.merge.check,
-        auto_resolve=config.conflicts.auto_resolve,
-        subfolder=workdir.resolve().relative_to(repo_root.resolve()),
-    )
-    return settings, None
 
 
 def run_headless(
