@@ -32,7 +32,7 @@ from dulwich.repo import Repo
 
 from pmtui.config.model import Config
 from pmtui.engine.events import Event, MergeConflict, MergeFinished, MergeWaiting, TaskProgress
-from pmtui.engine.process import AttemptResult, StopRequest
+from pmtui.engine.process import AttemptResult, AttemptSpec, StopRequest, run_attempt
 from pmtui.engine.recording import RunRecorder
 from pmtui.plan.model import Priority, Task
 from pmtui.scheduling.decisions import Outcome
@@ -69,6 +69,32 @@ HAND_EDIT_RECHECK_S = 1.0
 StepRunner = Callable[[Sequence[str], Path, str], Awaitable[AttemptResult]]
 """Runs one command for an attempt (setup, merge check) in its own process group, logged
 under a header line: `(argv, cwd, header)`."""
+
+
+def step_runner(
+    log_path: Path,
+    environment: Callable[[Path], Mapping[str, str]],
+    stop: StopRequest,
+    *,
+    timeout_s: float | None = None,
+    on_line: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> StepRunner:
+    """A `StepRunner` whose commands go to the task's log, with the environment it gives
+    for their folder, ended by `stop` or `timeout_s`."""
+
+    async def run(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
+        spec = AttemptSpec(
+            argv=list(argv),
+            cwd=cwd,
+            log_path=log_path,
+            env=environment(cwd),
+            timeout_s=timeout_s,
+            log_header=header,
+        )
+        return await run_attempt(spec, on_line=on_line, on_start=on_start, stop=stop)
+
+    return run
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,10 @@ and the run is reopened so that `--resume` runs what the conflict skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-from pmtui.engine.isolation import GitIsolation, Landing
-from pmtui.engine.process import AttemptResult, AttemptSpec, StopRequest, run_attempt
+from pmtui.engine.isolation import GitIsolation, Landing, step_runner
+from pmtui.engine.process import StopRequest
 from pmtui.scheduling.decisions import Outcome
 from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.store.db import Store
@@ -48,17 +47,8 @@ async def resolve_after_run(
         store.unfinish_run(run_id)
         return f"task {task_id} runs again with: {resume_hint}"
     stop = StopRequest()
-
-    async def run_step(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
-        spec = AttemptSpec(
-            argv=list(argv),
-            cwd=cwd,
-            log_path=log_dir / f"{task_id}.log",
-            env={"PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": run_id},
-            log_header=header,
-        )
-        return await run_attempt(spec, stop=stop)
-
+    environment = {"PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": run_id}
+    run_step = step_runner(log_dir / f"{task_id}.log", lambda _cwd: environment, stop)
     landing = await isolation.resolve(task_id, strategy, stop, run_step)
     if landing.outcome is not Outcome.SUCCEEDED:
         raise CommandRefused(resolve_refusal(strategy, landing))

@@ -23,7 +23,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -399,26 +399,17 @@ class _LiveRun:
     def step_runner(self, start: decisions.Start, record: _Attempt) -> StepRunner:
         """Runs an attempt's other commands (worktree setup, merge check) as the attempt:
         same log, stop request, timeout and environment; its group is the attempt's now."""
+        from pmtui.engine.isolation import step_runner
+
         task = self.graph.tasks[start.task]
-        timeout_s = self.config.timeout_for(start.agent, task.timeout_s)
-
-        async def run(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
-            spec = AttemptSpec(
-                argv=list(argv),
-                cwd=cwd,
-                log_path=self.log_dir / f"{task.id}.log",
-                env=self.environment(start, cwd),
-                timeout_s=timeout_s,
-                log_header=header,
-            )
-            return await run_attempt(
-                spec,
-                on_line=self.progress_handler(task.id),
-                on_start=lambda pid: self.regrouped(record, pid),
-                stop=record.stop,
-            )
-
-        return run
+        return step_runner(
+            self.log_dir / f"{task.id}.log",
+            lambda cwd: self.environment(start, cwd),
+            record.stop,
+            timeout_s=self.config.timeout_for(start.agent, task.timeout_s),
+            on_line=self.progress_handler(task.id),
+            on_start=lambda pid: self.regrouped(record, pid),
+        )
 
     def progress_handler(self, task_id: str) -> Callable[[str], None]:
         """Passes an attempt's other commands' `::progress::` lines on (nothing else)."""
@@ -432,21 +423,16 @@ class _LiveRun:
 
     def side_runner(self, task_id: str, stop: StopRequest) -> StepRunner:
         """Runs the merge check of a conflict being resolved (no attempt: its own stop)."""
+        from pmtui.engine.isolation import step_runner
+
         task = self.graph.tasks[task_id]
-        timeout_s = self.config.timeout_for(self.setup.agents[task_id], task.timeout_s)
-
-        async def run(argv: Sequence[str], cwd: Path, header: str) -> AttemptResult:
-            spec = AttemptSpec(
-                argv=list(argv),
-                cwd=cwd,
-                log_path=self.log_dir / f"{task_id}.log",
-                env={**self.agent_env, "PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": self.run_id},
-                timeout_s=timeout_s,
-                log_header=header,
-            )
-            return await run_attempt(spec, stop=stop)
-
-        return run
+        environment = {**self.agent_env, "PMTUI_TASK_ID": task_id, "PMTUI_RUN_ID": self.run_id}
+        return step_runner(
+            self.log_dir / f"{task_id}.log",
+            lambda _cwd: environment,
+            stop,
+            timeout_s=self.config.timeout_for(self.setup.agents[task_id], task.timeout_s),
+        )
 
     def regrouped(self, record: _Attempt, pid: int) -> None:
         """One of the attempt's other commands started: its group is the attempt's now."""
