@@ -168,6 +168,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pmtui-bench-") as tmp:
         folder = Path(tmp)
         (folder / "empty.mk").write_text("all:\n")
+        # The generated plans name seed roles (swebok-engineer…): run them as the simulated
+        # agent, or `pmtui check` reports each role as having no agent to run as.
+        (folder / "pmtui.toml").write_text('[pool]\ndefault_agent = "demo"\n')
         floor_python = best_wall([sys.executable, "-c", "pass"], repeats=5)
         floor_make = best_wall([make, "-n", "-f", "empty.mk"], 5, folder) if make else None
 

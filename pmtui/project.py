@@ -6,13 +6,16 @@ The one place that finds the config files for a plan and reads them, so `check`,
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pmtui.config.loader import ConfigSource, config_search_paths, load_config
-from pmtui.config.model import Config
+from pmtui.config.model import AgentConfig, Config
 from pmtui.plan.errors import Problem, Severity
 from pmtui.plan.graph import CriticalPath, PlanGraph
 from pmtui.plan.model import Plan, Task
@@ -22,6 +25,9 @@ from pmtui.scheduling.estimates import History, NoHistory, estimate_task, estima
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.store.checkpoint import tick_lines
 from pmtui.store.files import SourceError, find_repo_root, read_text, xdg_config_home
+
+DEMO_MODULE = "pmtui.agents.demo"
+"""The simulated agent's module: run with pmtui's own Python, never a PATH lookup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +158,92 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
     if config is not None and in_git_repo and config.conflicts.isolation != "none":
         isolated = _runs_isolated(config)
     graph, plan_problems = validate_plan(plan, agents=agents, isolated=isolated)
+    if config is not None:
+        plan_problems = [*plan_problems, *_unassigned(plan, config)]
     merged = sorted([*problems, *plan_problems], key=lambda problem: (problem.line, problem.col))
     if config is not None and config.conflicts.isolation == "worktree" and not in_git_repo:
         config_problems = [*config_problems, _worktree_without_repo(config, shown)]
     # Config problems first: they are in another file, and an agent check waits on them.
     return Project(plan, graph, config, (*config_problems, *merged), in_git_repo)
+
+
+def _unassigned(plan: Plan, config: Config) -> list[Problem]:
+    """Tasks left to run that have no agent to run them: none named, no script, no
+    `default_agent` — or a role with no base agent. Never a silent simulator (DESIGN.md §3)."""
+    problems: list[Problem] = []
+    set_default = 'set default_agent = "claude" (or codex, gemini, aider, opencode) under [pool]'
+    for task in plan.tasks:
+        if task.done:
+            continue
+        name = config.agent_for(task.agent, task.script is not None)
+        if not name:
+            problems.append(
+                Problem(
+                    plan.path,
+                    task.line,
+                    task.source.id_col,
+                    f"task {task.id} has no agent to run it: it names none and has no script",
+                    f"add (agent: claude) to the task, or {set_default} in pmtui.toml; "
+                    "`pmtui agents` lists the agents",
+                )
+            )
+            continue
+        agent = config.agents.get(name)
+        if agent is not None and not agent.bound:
+            problems.append(
+                Problem(
+                    plan.path,
+                    task.line,
+                    task.source.agent_col or task.source.id_col,
+                    f"task {task.id} uses the role '{name}', which has no agent to run as",
+                    f"{set_default} in pmtui.toml, or base = \"codex\" under [agents.{name}]",
+                )
+            )
+    return problems
+
+
+def program_problems(project: Project, severity: Severity = Severity.ERROR) -> list[Problem]:
+    """Agents the plan's open tasks use whose program is not installed, each named once (at
+    its first task) with the command that installs it."""
+    if project.plan is None or project.config is None:
+        return []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for task in project.plan.tasks:
+        name = project.agent_of(task)
+        agent = project.config.agents.get(name)
+        runs_as = agent.base or name if agent is not None else name
+        if task.done or agent is None or not agent.bound or runs_as in seen:
+            continue
+        seen.add(runs_as)
+        if program_path(agent) is not None:
+            continue
+        install = f"install it: {agent.install}" if agent.install else "install it"
+        problems.append(
+            Problem(
+                project.plan.path,
+                task.line,
+                task.source.agent_col or task.source.id_col,
+                f"agent '{runs_as}' runs `{agent.program}`, which is not installed (not on PATH)",
+                f"{install}; or give the program's full path in [agents.{runs_as}] "
+                "command; `pmtui agents` shows what is installed",
+                severity,
+            )
+        )
+    return problems
+
+
+def program_path(agent: AgentConfig) -> str | None:
+    """Where the agent's program is: found on PATH, or the path written; None: missing.
+    The demo agent runs with pmtui's own Python, so it is always there."""
+    if DEMO_MODULE in agent.command:
+        return sys.executable
+    program = agent.program
+    if not program or "{" in program:
+        return None
+    if os.sep in program:
+        return program if os.access(program, os.X_OK) else None
+    return shutil.which(program)
 
 
 def _runs_isolated(config: Config) -> Callable[[Task], bool]:

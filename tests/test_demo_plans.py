@@ -16,6 +16,7 @@ import pytest
 
 from pmtui.plan.model import PhaseMode, Priority
 from pmtui.project import Project, load_project
+from tests.cli_support import demo_by_default
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "demo_plans"
@@ -61,6 +62,17 @@ def test_the_git_demo_has_parallel_shell_tasks_a_dependency_and_one_conflict() -
     assert "src/greet.py" in tasks["1.1"].script  # type: ignore[operator]
     # Inside a repository the two README tasks are predicted to meet in the merge queue.
     assert any("meet in the merge queue" in problem.message for problem in project.warnings)
+
+
+def test_the_demo_plans_run_their_roles_as_the_simulated_agent_when_used_in_place() -> None:
+    """demo_plans/pmtui.toml names `demo`: pmtui never simulates a role silently."""
+    project = _load("pipeline.md")
+    assert project.config is not None
+    assert project.config.pool.default_agent == "demo"
+    assert project.config.sources[-1].endswith("demo_plans/pmtui.toml")
+    for task in project.plan.tasks if project.plan else ():
+        agent = project.config.agents[project.agent_of(task)]
+        assert agent.base == "demo" and agent.bound
 
 
 def test_exactly_the_six_demo_plans() -> None:
@@ -143,12 +155,12 @@ def test_feature_plan_shows_every_feature() -> None:
     assert len(cross_phase) >= 5
     assert any(task.priority is Priority.CRITICAL for task in plan.tasks)
     scripts = [task for task in plan.tasks if task.script is not None]
-    assert scripts and any(task.agent is None for task in scripts)
-    assert all(project.agent_of(task) == "shell" for task in scripts if task.agent is None)
+    # Its scripts name the shell agent: beside them, default_agent = "demo" runs the roles.
+    assert scripts and all(project.agent_of(task) == "shell" for task in scripts)
     assert any(task.body and task.script is None for task in plan.tasks)
     touched = Counter(path for task in plan.tasks for path in task.files)
     assert any(count >= 2 for count in touched.values())
-    assert {task.agent for task in plan.tasks if task.agent} <= SEED_AGENTS
+    assert {task.agent for task in plan.tasks if task.agent} <= SEED_AGENTS | {"shell"}
     estimates = [task.estimate_s for task in plan.tasks if not task.done]
     assert all(estimate is not None and 3 <= estimate <= 20 for estimate in estimates)
     path = project.critical_path()
@@ -194,6 +206,7 @@ def test_gen_plan_command_line_prints_the_same_plan_twice(tmp_path: Path) -> Non
     assert outputs[0] == outputs[1]
     plan = tmp_path / "gen.md"
     plan.write_text(outputs[0], encoding="utf-8")
+    demo_by_default(tmp_path)  # its seed roles run as the simulated agent
     project = load_project(plan)
     assert project.errors == []
     assert project.plan is not None and len(project.plan.tasks) == 120
@@ -207,6 +220,7 @@ def test_generated_plans_are_valid_and_exact(
     assert sum(len(phase.tasks) for phase in phases) == tasks
     plan = tmp_path / "gen.md"
     plan.write_text(gen_plan["render_markdown"](phases, "cmd"), encoding="utf-8")
+    demo_by_default(tmp_path)  # its seed roles run as the simulated agent
     project = load_project(plan)
     assert project.problems == ()
     assert project.plan is not None and len(project.plan.tasks) == tasks

@@ -43,6 +43,7 @@ def test_wheel_contains_demo_plans_themes_and_the_entry_point(wheel: Path) -> No
         assert f"pmtui/_data/demo_plans/{plan}" in names
     for theme in ("pmtui-dark.toml", "pmtui-light.toml", "high-contrast.toml", "ascii.toml"):
         assert f"pmtui/_data/themes/{theme}" in names
+    assert "pmtui/_data/demo_plans/pmtui.toml" in names  # the plans run in place, on demo
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "pmtui = pmtui.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

@@ -13,20 +13,29 @@ import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
-from pmtui.config.defaults import AGENT_KEYS, default_settings
+from pmtui.config.defaults import (
+    AGENT_KEYS,
+    PRICE_KEYS,
+    ROLE_KEYS,
+    ROLE_OVERRIDES,
+    default_settings,
+)
 from pmtui.config.model import (
     AgentConfig,
+    BudgetConfig,
     CompatConfig,
     Config,
     ConflictsConfig,
     IsolationConfig,
     MergeConfig,
     MonitorConfig,
+    ParserKind,
     PoolConfig,
+    Price,
     Strategy,
 )
 from pmtui.config.units import (
@@ -40,6 +49,8 @@ from pmtui.config.units import (
 from pmtui.plan.errors import Problem, did_you_mean
 
 CONFIG_NAME = "pmtui.toml"
+CACHE_READ_SHARE = 0.1
+"""Cached input's price as a share of the input price, when a model's price omits it."""
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 KeyPath = tuple[str, ...]
 
@@ -138,7 +149,7 @@ class _Builder:
     def _report(self, index: int, path: KeyPath, message: str, hint: str) -> None:
         source = self.sources[index]
         line = key_line(source.text, path)
-        self.problems.append(Problem(source.path, line, 0, f"{'.'.join(path)}: {message}", hint))
+        self.problems.append(Problem(source.path, line, 0, f"{dotted(path)}: {message}", hint))
 
     def _check_shape(self, data: dict[str, Any], index: int) -> bool:
         """Unknown sections and keys, and sections that are not tables."""
@@ -159,6 +170,10 @@ class _Builder:
             if section == "agents":
                 for name, agent in content.items():
                     self._check_agent_shape(index, name, agent)
+                continue
+            if section == "prices":
+                for model, price in content.items():
+                    self._check_price_shape(index, model, price)
                 continue
             for key in content:
                 if key not in defaults[section]:
@@ -187,13 +202,31 @@ class _Builder:
         if not isinstance(agent, dict):
             self._report(index, ("agents", name), "must be a table", f"write it as [agents.{name}]")
             return
+        known = {**AGENT_KEYS, **ROLE_KEYS}
         for key in agent:
-            if key not in AGENT_KEYS:
+            if key not in known:
                 self._report(
                     index,
                     ("agents", name, key),
                     "unknown key",
-                    did_you_mean(key, AGENT_KEYS, "an agent has " + ", ".join(AGENT_KEYS)),
+                    did_you_mean(key, known, "an agent has " + ", ".join(known)),
+                )
+
+    def _check_price_shape(self, index: int, model: str, price: Any) -> None:
+        path = ("prices", model)
+        if not model.strip():
+            self._report(index, path, "not a model name", 'name the model: [prices."gpt-5"]')
+            return
+        if not isinstance(price, dict):
+            self._report(index, path, "must be a table", f'write it as [prices."{model}"]')
+            return
+        for key in price:
+            if key not in PRICE_KEYS:
+                self._report(
+                    index,
+                    (*path, key),
+                    "unknown key",
+                    did_you_mean(key, PRICE_KEYS, "a price has " + ", ".join(PRICE_KEYS)),
                 )
 
     def _merge(
@@ -205,7 +238,7 @@ class _Builder:
                 self.tables[here] = index
             if isinstance(value, dict) and isinstance(into.get(key), dict):
                 self._merge(into[key], value, here, index)
-            elif isinstance(value, dict) and path == ("agents",):
+            elif isinstance(value, dict) and path in (("agents",), ("prices",)):
                 into[key] = {}
                 self._merge(into[key], value, here, index)
             else:
@@ -270,6 +303,9 @@ class _Builder:
                 auto_resolve=self._value(("conflicts", "auto_resolve"), _bool),
                 max_retries=self._value(("conflicts", "max_retries"), _int_at_least(0)),
                 retry_delay_s=self._value(("conflicts", "retry_delay"), _duration),
+                rate_limit_backoff_s=self._value(
+                    ("conflicts", "rate_limit_backoff"), _positive_duration
+                ),
                 fallback_mode=self._value(
                     ("conflicts", "fallback_mode"), _choice("sequential", "abort")
                 ),
@@ -287,7 +323,19 @@ class _Builder:
             compat=compat,
             keys=self._keys(),
             sources=tuple(source.path for source in self.sources),
+            budget=BudgetConfig(
+                max_cost_usd=self._value(("budget", "max_cost_usd"), _dollars),
+                max_tokens=self._value(("budget", "max_tokens"), _int_at_least(0)),
+            ),
+            prices=self._prices(),
         )
+        default = agents.get(pool.default_agent)
+        if default is not None and (default.base or not default.bound):
+            self._report_at(
+                ("pool", "default_agent"),
+                f"'{pool.default_agent}' is a role, not an agent that runs a program",
+                "name one that does: claude, codex, gemini, aider, opencode or shell",
+            )
         if pool.default_agent and pool.default_agent not in agents:
             self._report_at(
                 ("pool", "default_agent"),
@@ -330,30 +378,179 @@ class _Builder:
         )
 
     def _agents(self) -> dict[str, AgentConfig]:
+        """Every agent: programs first, then roles, each resolved onto its base agent."""
         agents: dict[str, AgentConfig] = {}
+        roles: list[str] = []
         for name, table in self.settings["agents"].items():
             path = ("agents", name)
-            if name not in self.builtin_agents and "command" not in table:
+            if "command" in table:
+                if table.get("base"):
+                    self._report_at(
+                        (*path, "base"),
+                        "an agent has either a command or a base, not both",
+                        f"drop base to run the command, or drop command to run {name} as "
+                        f"the agent '{table['base']}'",
+                    )
+                    continue
+            elif "base" in table:
+                roles.append(name)
+                continue
+            else:
                 self._report_at(
                     path,
                     "has no command",
                     f'give the program to run as an argv list: command = ["my-agent", '
-                    f'"{{prompt}}"] under [agents.{name}]',
+                    f'"{{prompt}}"] under [agents.{name}], or run it as another agent: '
+                    f'base = "claude"',
                 )
                 continue
             for key, value in AGENT_KEYS.items():
                 table.setdefault(key, value)
-            timeout = self._value((*path, "timeout"), _optional_duration)
-            agents[name] = AgentConfig(
-                name=name,
-                command=self._value((*path, "command"), _argv(allow_empty=False)),
-                modifies_code=self._value((*path, "modifies_code"), _bool),
-                timeout_s=timeout,
-                estimate_s=self._value((*path, "estimate"), _duration),
-                stdin=self._value((*path, "stdin"), _choice("none", "prompt")),
-                rate_limit_pattern=self._value((*path, "rate_limit_pattern"), _regex),
-            )
+            if table.get("estimate") == "":  # a seed role given a command of its own
+                table["estimate"] = AGENT_KEYS["estimate"]
+            table.setdefault("role", "")
+            program = self._program(name, table)
+            if program is not None:
+                agents[name] = program
+        for name in roles:
+            role = self._role(name, agents)
+            if role is not None:
+                agents[name] = role
         return agents
+
+    def _program(self, name: str, table: Mapping[str, Any]) -> AgentConfig | None:
+        """An agent that runs a program of its own (`command`)."""
+        path = ("agents", name)
+        parser = self._value((*path, "parser"), _parser_kind)
+        max_turns = self._value((*path, "max_turns"), _int_at_least(0))
+        model = self._value((*path, "model"), _string)
+        if max_turns and parser is not None and parser is not ParserKind.CLAUDE:
+            self._report_at(
+                (*path, "max_turns"),
+                f"only Claude Code has a turn limit, and {name} is read as {parser}",
+                "drop max_turns, or pass the CLI's own flag in args",
+            )
+        if model and parser is ParserKind.PROGRESS:
+            self._report_at(
+                (*path, "model"),
+                "pmtui passes a model with the CLI's own flag, and this agent has no known CLI",
+                'put the flag in args (args = ["--model", "NAME"]), or set parser to the '
+                "CLI's format",
+            )
+        retries = self._value((*path, "retries"), _int_at_least(-1))
+        return AgentConfig(
+            name=name,
+            command=self._value((*path, "command"), _argv(allow_empty=False)),
+            modifies_code=self._value((*path, "modifies_code"), _bool),
+            timeout_s=self._value((*path, "timeout"), _optional_duration),
+            estimate_s=self._value((*path, "estimate"), _duration),
+            stdin=self._value((*path, "stdin"), _choice("none", "prompt")),
+            rate_limit_pattern=self._value((*path, "rate_limit_pattern"), _regex),
+            parser=parser or ParserKind.PROGRESS,
+            provider=self._value((*path, "provider"), _string) or name,
+            model=model or "",
+            max_turns=max_turns or None,
+            args=self._value((*path, "args"), _argv(allow_empty=True)) or (),
+            env=self._value((*path, "env"), _environment) or {},
+            resume=self._value((*path, "resume"), _argv(allow_empty=True)) or (),
+            retries=None if retries is None or retries < 0 else retries,
+            resume_on_failure=bool(self._value((*path, "resume_on_failure"), _bool)),
+            role=self._value((*path, "role"), _string) or "",
+            api_key_env=self._value((*path, "api_key_env"), _string_list) or (),
+            install=self._value((*path, "install"), _string) or "",
+            min_version=self._value((*path, "min_version"), _string) or "",
+        )
+
+    def _role(self, name: str, programs: Mapping[str, AgentConfig]) -> AgentConfig | None:
+        """A role: its base agent's program with the role's text and its own limits.
+
+        A role whose base is unset runs as `[pool] default_agent`; with neither it is
+        unbound (no command), which `pmtui check` reports for the tasks that use it.
+        """
+        path = ("agents", name)
+        table = self.settings["agents"][name]
+        for key, value in ROLE_KEYS.items():
+            table.setdefault(key, value)
+        base_name = self._value((*path, "base"), _string) or ""
+        default = self.settings["pool"].get("default_agent")
+        resolved = base_name or (default if isinstance(default, str) else "")
+        modifies_code = self._value((*path, "modifies_code"), _bool)
+        timeout = self._value((*path, "timeout"), _optional_duration)
+        estimate = self._value((*path, "estimate"), _optional_duration)
+        text = self._value((*path, "role"), _string) or ""
+        self._refuse_program_keys(name, table)
+        overridden = self._role_overrides(name, table)
+        base = programs.get(resolved) if resolved else None
+        if base is None and base_name:
+            if resolved in self.settings["agents"]:
+                why = f"'{resolved}': that is a role itself"
+                hint = "name an agent that runs a program: claude, codex, gemini, aider, opencode"
+            else:
+                why = f"unknown agent '{resolved}'"
+                hint = did_you_mean(resolved, programs, "define it under [agents.NAME]")
+            self._report_at((*path, "base"), f"{name} cannot run as {why}", hint)
+            return None
+        if base is None:  # no base, no usable default_agent (a bad one is reported there)
+            return AgentConfig(
+                name=name,
+                command=(),
+                modifies_code=bool(modifies_code),
+                timeout_s=timeout,
+                estimate_s=estimate or float(_duration(AGENT_KEYS["estimate"])),
+                stdin="none",
+                rate_limit_pattern="",
+                role=text,
+            )
+        role = replace(
+            base,
+            name=name,
+            modifies_code=bool(modifies_code),
+            timeout_s=timeout if timeout is not None else base.timeout_s,
+            estimate_s=estimate if estimate is not None else base.estimate_s,
+            base=resolved,
+            role=text,
+        )
+        if "env" in overridden:
+            overridden["env"] = {**base.env, **overridden["env"]}
+        return replace(role, **overridden)
+
+    def _role_overrides(self, name: str, table: Mapping[str, Any]) -> dict[str, Any]:
+        """The base agent's settings a role replaces, checked whether or not it is bound."""
+        path = ("agents", name)
+        checks: dict[str, Callable[[Any], Any]] = {
+            "model": _string,
+            "max_turns": _int_at_least(0),
+            "args": _argv(allow_empty=True),
+            "env": _environment,
+            "retries": _int_at_least(-1),
+            "rate_limit_pattern": _regex,
+            "resume_on_failure": _bool,
+        }
+        overridden: dict[str, Any] = {}
+        for key in ROLE_OVERRIDES:
+            if key not in table:
+                continue
+            value = self._value((*path, key), checks[key])
+            if value is None and key not in ("retries",):
+                continue
+            if key == "max_turns":
+                value = value or None
+            elif key == "retries":
+                value = None if value is None or value < 0 else value
+            overridden[key] = value
+        return overridden
+
+    def _refuse_program_keys(self, name: str, table: Mapping[str, Any]) -> None:
+        """A role runs its base's program: keys only a program has are a mistake there."""
+        for key in table:
+            if key in AGENT_KEYS and key not in ROLE_OVERRIDES and key not in ROLE_KEYS:
+                base = table.get("base") or "BASE"
+                self._report_at(
+                    ("agents", name, key),
+                    f"{name} is a role: it runs its base agent's program, which has the {key}",
+                    f"set {key} under [agents.{base}], or give {name} a command of its own "
+                    "(then drop base)",
+                )
 
     def _compat(self, agents: Mapping[str, AgentConfig]) -> CompatConfig:
         def known(names: Sequence[str], path: KeyPath) -> None:
@@ -383,6 +580,34 @@ class _Builder:
             singleton=frozenset(singleton or ()),
             exclusive_with_code=frozenset(exclusive or ()),
         )
+
+    def _prices(self) -> dict[str, Price]:
+        """Every model's price; a model new to the defaults must give input and output."""
+        prices: dict[str, Price] = {}
+        for model, table in self.settings["prices"].items():
+            path = ("prices", model)
+            missing = [key for key in PRICE_KEYS[:2] if key not in table]
+            if missing:
+                self._report_at(
+                    path,
+                    f"missing {' and '.join(missing)}",
+                    f'give both prices in dollars per million tokens: [prices."{model}"] '
+                    "input_per_mtok = 1.25, output_per_mtok = 10",
+                )
+                continue
+            input_price = self._value((*path, "input_per_mtok"), _dollars)
+            output_price = self._value((*path, "output_per_mtok"), _dollars)
+            cache_price = (
+                self._value((*path, "cache_read_per_mtok"), _dollars)
+                if "cache_read_per_mtok" in table
+                else None
+            )
+            if input_price is None or output_price is None:
+                continue
+            if cache_price is None:
+                cache_price = input_price * CACHE_READ_SHARE
+            prices[model] = Price(input_price, output_price, cache_price)
+        return prices
 
     def _keys(self) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -433,6 +658,12 @@ def key_line(text: str, path: KeyPath) -> int:
             if common == len(path):
                 return number
     return best_line
+
+
+def dotted(path: KeyPath) -> str:
+    """A key path for messages; a part holding a dot is quoted, as TOML writes it:
+    `prices."gpt-5.5".input_per_mtok`."""
+    return ".".join(f'"{part}"' if "." in part else part for part in path)
 
 
 def _split_dotted(key: str) -> KeyPath:
@@ -555,6 +786,21 @@ def _percent(value: Any) -> float:
     return percent
 
 
+def _dollars(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = "a number of US dollars, e.g. 5 or 2.50"
+        if isinstance(value, str):
+            number = value.strip().lstrip("$").strip()
+            if re.fullmatch(r"\d+(?:\.\d*)?", number):
+                hint = f"write the number without quotes or $: {number}"
+        raise _Invalid(f"must be a number of dollars, not {_describe(value)}", hint)
+    if not _finite(value):
+        raise _Invalid(f"{value} is not an amount of dollars", "e.g. 5 or 2.50")
+    if value < 0:
+        raise _Invalid(f"must not be negative, not {value}", "use 0 or more")
+    return float(value)
+
+
 def _string_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise _Invalid(f"must be a list of strings, not {_describe(value)}", 'e.g. ["a", "b"]')
@@ -606,6 +852,24 @@ def _groups(*, minimum: int, exact: int | None) -> Callable[[Any], tuple[frozens
         return tuple(groups)
 
     return check
+
+
+def _parser_kind(value: Any) -> ParserKind:
+    return ParserKind(_choice(*(kind.value for kind in ParserKind))(value))
+
+
+def _environment(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _Invalid(
+            f"must be a table of strings, not {_describe(value)}",
+            'e.g. env = { ANTHROPIC_BASE_URL = "http://127.0.0.1:8080" }',
+        )
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise _Invalid(
+                f"{key} must be a string, not {_describe(item)}", f'quote it: {key} = "{item}"'
+            )
+    return dict(value)
 
 
 def _regex(value: Any) -> str:

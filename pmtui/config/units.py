@@ -123,3 +123,21 @@ def format_size(size: int) -> str:
         if value >= 1:
             return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
     return f"{size}B"
+
+
+def format_tokens(tokens: int) -> str:
+    """A token count as people read it: `950`, `45k`, `1.2M`."""
+    if tokens < 1000:
+        return str(tokens)
+    if tokens < 1_000_000:
+        value = round(tokens / 1000, 1)
+        return f"{value:.0f}k" if value >= 10 or value == int(value) else f"{value:.1f}k"
+    value = round(tokens / 1_000_000, 1)
+    return f"{value:.0f}M" if value == int(value) else f"{value:.1f}M"
+
+
+def format_cost(usd: float) -> str:
+    """Dollars: `$1.23`; under a dollar with three decimals (`$0.014`), so small runs show."""
+    if usd >= 1 or usd == 0:
+        return f"${usd:,.2f}"
+    return f"${usd:.3f}"

@@ -70,6 +70,9 @@ class Task:
     timeout_s: float | None = None
     retries: int | None = None
     estimate_s: float | None = None
+    budget_usd: float | None = None
+    """`(budget: $2)`: the most its agent may spend on it (this session's attempts); None:
+    no limit of its own."""
     body: str = ""
     """The indented lines under the task, dedented."""
     script: str | None = None

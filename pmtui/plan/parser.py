@@ -10,11 +10,22 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from pmtui.config.prices import parse_dollars
 from pmtui.config.units import DURATION_EXAMPLES, UnitError, parse_duration
 from pmtui.plan.errors import Problem, Severity, closest, did_you_mean
 from pmtui.plan.model import Phase, PhaseMode, Plan, Priority, Task, TaskSource
 
-KNOWN_KEYS = ("id", "agent", "depends", "priority", "files", "timeout", "retries", "estimate")
+KNOWN_KEYS = (
+    "id",
+    "agent",
+    "depends",
+    "priority",
+    "files",
+    "timeout",
+    "retries",
+    "estimate",
+    "budget",
+)
 
 # Patterns end in a greedy `(.*)`: trailing blanks are stripped in code, because a lazy
 # group followed by `\s*$` backtracks quadratically over a long run of spaces.
@@ -395,6 +406,7 @@ class _TaskBuilder:
             timeout_s=self._duration("timeout", allow_zero=False),
             retries=self._retries(),
             estimate_s=self._duration("estimate", allow_zero=True),
+            budget_usd=self._budget(),
             body=body,
             script=script,
         )
@@ -537,6 +549,28 @@ class _TaskBuilder:
             )
             return None
         return int(number.group(1))
+
+    def _budget(self) -> float | None:
+        if "budget" not in self.values:
+            return None
+        value, col = self.values["budget"]
+        dollars = parse_dollars(value)
+        if dollars is None:
+            self.error(
+                col,
+                f"bad budget '{value}': budget must be an amount in dollars",
+                "e.g. (budget: $2) or (budget: 2.50): the task is stopped, and fails, once its "
+                "agent has spent that much",
+            )
+            return None
+        if dollars <= 0:
+            self.error(
+                col,
+                "budget must be more than $0",
+                "give the task an amount to spend, e.g. (budget: $2), or drop the key",
+            )
+            return None
+        return dollars
 
     def _body(self) -> tuple[str, str | None]:
         lines = [line.expandtabs(4) for line in self.pending.body_lines]

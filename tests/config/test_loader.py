@@ -10,7 +10,7 @@ import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmtui.config.defaults import default_settings
+from pmtui.config.defaults import PRESET_ORDER, ROLE_TEXTS, default_settings
 from pmtui.config.loader import ConfigSource, config_search_paths, load_config
 from pmtui.config.model import AgentConfig, Config, Strategy
 from pmtui.plan.errors import Problem
@@ -47,6 +47,8 @@ CODE_MODIFYING = {
     "agent-factory",
 }
 DEMO = ("python", "-m", "pmtui.agents.demo")
+PRESETS = {"claude", "codex", "gemini", "aider", "opencode"}
+BOUND_TO_DEMO = '[pool]\ndefault_agent = "demo"\n'
 
 
 def load(*texts: str) -> tuple[Config | None, list[Problem]]:
@@ -88,7 +90,7 @@ def test_no_sources_gives_the_pool_defaults(defaults: Config) -> None:
     pool = defaults.pool
     assert pool.max_concurrent == 5
     assert pool.emergency_boost == 8
-    assert pool.memory_per_agent == 256_000_000
+    assert pool.memory_per_agent == 4_000_000_000
     assert pool.cpu_per_agent == 20.0
     assert pool.default_timeout_s == 3600.0
     assert pool.strategy is Strategy.CRITICAL_PATH
@@ -125,20 +127,84 @@ def test_no_sources_has_no_source_files(defaults: Config) -> None:
     assert defaults.sources == ()
 
 
-def test_default_registry_is_the_seed_001_agents_plus_shell_and_demo(defaults: Config) -> None:
-    assert set(defaults.agents) == SEED_001_AGENTS | {"shell", "demo"}
+def test_default_registry_is_the_seed_001_roles_plus_shell_demo_and_the_presets(
+    defaults: Config,
+) -> None:
+    assert set(defaults.agents) == SEED_001_AGENTS | {"shell", "demo"} | PRESETS
     assert len(SEED_001_AGENTS) == 21
+    assert set(ROLE_TEXTS) == SEED_001_AGENTS
+    assert set(PRESET_ORDER) == PRESETS
 
 
-def test_seed_agents_are_bound_to_the_demo_agent(defaults: Config) -> None:
+def test_seed_agents_are_roles_with_no_agent_to_run_as_by_default(defaults: Config) -> None:
+    """No silent simulator: without a default_agent a seed role cannot run (DESIGN.md §3)."""
     for name in SEED_001_AGENTS:
         agent = defaults.agents[name]
         assert agent.name == name
+        assert agent.command == ()
+        assert agent.bound is False
+        assert agent.program == ""
+        assert agent.role == ROLE_TEXTS[name]
+        assert agent.role != ""
+        assert agent.timeout_s == 1800.0
+
+
+def test_seed_roles_run_as_the_default_agent() -> None:
+    config = config_of(BOUND_TO_DEMO)
+    demo = config.agents["demo"]
+    for name in SEED_001_AGENTS:
+        agent = config.agents[name]
+        assert agent.name == name
+        assert agent.bound is True
+        assert agent.base == "demo"
         assert agent.command == DEMO
         assert agent.stdin == "none"
         assert agent.rate_limit_pattern == ""
+        assert agent.role == ROLE_TEXTS[name]
         assert agent.timeout_s == 1800.0
-        assert agent.estimate_s == 120.0
+        assert agent.estimate_s == demo.estimate_s  # estimate "" = the base agent's
+        assert agent.modifies_code is (name in CODE_MODIFYING)
+
+
+def test_a_role_takes_its_base_agents_program_parser_and_estimate() -> None:
+    config = config_of('[agents.qa-engineer]\nbase = "claude"\n')
+    role, claude = config.agents["qa-engineer"], config.agents["claude"]
+    assert role.base == "claude"
+    assert role.command == claude.command
+    assert role.parser == claude.parser
+    assert role.provider == claude.provider == "anthropic"
+    assert role.env == claude.env
+    assert role.resume == claude.resume
+    assert role.retries == claude.retries == 1
+    assert role.estimate_s == claude.estimate_s
+    assert role.timeout_s == 1800.0
+    assert role.modifies_code is False
+    assert role.role == ROLE_TEXTS["qa-engineer"]
+
+
+def test_a_roles_own_base_wins_over_the_default_agent() -> None:
+    config = config_of(BOUND_TO_DEMO + '[agents.qa-engineer]\nbase = "shell"\n')
+    assert config.agents["qa-engineer"].base == "shell"
+    assert config.agents["qa-engineer"].command == ("sh", "-c", "{script}")
+    assert config.agents["product-manager"].base == "demo"
+
+
+def test_a_new_role_needs_only_a_base_and_its_text() -> None:
+    config = config_of('[agents.reviewer]\nbase = "demo"\nrole = "You review code."\n')
+    reviewer = config.agents["reviewer"]
+    assert (reviewer.base, reviewer.command, reviewer.role) == ("demo", DEMO, "You review code.")
+    assert reviewer.modifies_code is False
+
+
+def test_every_preset_is_a_real_agent_cli_tried_once_more_on_failure(defaults: Config) -> None:
+    for name in PRESETS:
+        agent = defaults.agents[name]
+        assert agent.bound is True
+        assert agent.program == name
+        assert agent.base == ""
+        assert agent.retries == 1
+        assert agent.install != ""
+        assert agent.api_key_env != ()
 
 
 def test_exactly_the_six_seed_agents_modify_code(defaults: Config) -> None:
@@ -226,10 +292,33 @@ def test_nearer_source_wins_over_a_farther_one() -> None:
 
 def test_nearer_agent_table_merges_over_a_farther_one() -> None:
     config = config_of(
+        '[agents.reviewer]\ncommand = ["review", "{prompt}"]\n',
+        '[agents.reviewer]\ntimeout = "10m"\n',
+    )
+    agent = config.agents["reviewer"]
+    assert agent.command == ("review", "{prompt}")
+    assert agent.timeout_s == 600.0
+
+
+def test_nearer_role_table_merges_over_a_farther_one() -> None:
+    config = config_of(
+        '[agents.qa-engineer]\nbase = "demo"\n',
+        '[agents.qa-engineer]\ntimeout = "10m"\n',
+    )
+    agent = config.agents["qa-engineer"]
+    assert (agent.base, agent.command) == ("demo", DEMO)
+    assert agent.timeout_s == 600.0
+
+
+def test_a_seed_role_given_a_command_is_a_plain_agent_again() -> None:
+    """The old style: `[agents.qa-engineer] command = [...]` (no base) still works."""
+    config = config_of(
         '[agents.qa-engineer]\ncommand = ["claude", "-p", "{prompt}"]\n',
         '[agents.qa-engineer]\ntimeout = "10m"\n',
     )
     agent = config.agents["qa-engineer"]
+    assert agent.bound is True
+    assert agent.base == ""
     assert agent.command == ("claude", "-p", "{prompt}")
     assert agent.timeout_s == 600.0
 
@@ -259,6 +348,7 @@ def test_new_agent_with_command_gets_the_agent_defaults() -> None:
         estimate_s=120.0,
         stdin="none",
         rate_limit_pattern="",
+        provider="reviewer",  # "" = its own: it shares rate limits with no other agent
     )
 
 
@@ -410,7 +500,8 @@ def test_unknown_section_suggests_the_closest() -> None:
 def test_unknown_section_without_a_close_match_lists_the_sections() -> None:
     assert error_of("[zzz]\n") == (
         "pmtui.toml:1: error: zzz: unknown section\n"
-        "    hint: sections: pool, monitor, conflicts, isolation, merge, agents, compat, keys"
+        "    hint: sections: pool, monitor, conflicts, isolation, merge, budget, prices, agents, "
+        "compat, keys"
     )
 
 
@@ -457,7 +548,8 @@ def test_every_shape_problem_of_a_file_is_reported_at_once() -> None:
         "default_timeout, strategy, default_agent, workdir, pause_mode",
         "pmtui.toml:5: error: agents.demo.foo: unknown key\n"
         "    hint: an agent has command, modifies_code, timeout, estimate, stdin, "
-        "rate_limit_pattern",
+        "rate_limit_pattern, parser, provider, model, max_turns, args, env, resume, "
+        "resume_on_failure, retries, api_key_env, install, min_version, base, role",
     ]
 
 
@@ -741,7 +833,8 @@ def test_new_agent_without_command() -> None:
     assert error_of("\n[agents.reviewer]\nmodifies_code = false\n") == (
         "pmtui.toml:2: error: agents.reviewer: has no command\n"
         '    hint: give the program to run as an argv list: command = ["my-agent", '
-        '"{prompt}"] under [agents.reviewer]'
+        '"{prompt}"] under [agents.reviewer], or run it as another agent: '
+        'base = "claude"'
     )
 
 
@@ -749,7 +842,8 @@ def test_empty_new_agent_table_is_reported_in_its_own_file() -> None:
     assert error_of("[pool]\nmax_concurrent = 3\n", "\n\n[agents.reviewer]\n") == (
         "near/pmtui.toml:3: error: agents.reviewer: has no command\n"
         '    hint: give the program to run as an argv list: command = ["my-agent", '
-        '"{prompt}"] under [agents.reviewer]'
+        '"{prompt}"] under [agents.reviewer], or run it as another agent: '
+        'base = "claude"'
     )
 
 
@@ -759,7 +853,8 @@ def test_new_agent_without_command_is_not_also_unknown_in_compat() -> None:
     ) == [
         "pmtui.toml:1: error: agents.reviewer: has no command\n"
         '    hint: give the program to run as an argv list: command = ["my-agent", '
-        '"{prompt}"] under [agents.reviewer]'
+        '"{prompt}"] under [agents.reviewer], or run it as another agent: '
+        'base = "claude"'
     ]
 
 
@@ -771,9 +866,89 @@ def test_bad_regex_in_rate_limit_pattern() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('[agents.demo]\n\nrate_limit_pattern = "429|(rate"\n', 3),
+        (BOUND_TO_DEMO + '[agents.qa-engineer]\nrate_limit_pattern = "429|(rate"\n', 4),
+    ],
+)
+def test_bad_regex_in_rate_limit_pattern_of_an_agent_or_a_bound_role(text: str, line: int) -> None:
+    assert error_of(text).startswith(f"pmtui.toml:{line}: error: agents.")
+    assert "rate_limit_pattern: not a valid regular expression" in error_of(text)
+
+
 def test_good_rate_limit_pattern_is_kept() -> None:
-    config = config_of('[agents.qa-engineer]\nrate_limit_pattern = "429|rate limit"\n')
+    config = config_of(
+        BOUND_TO_DEMO + '[agents.qa-engineer]\nrate_limit_pattern = "429|rate limit"\n'
+        '[agents.demo]\nrate_limit_pattern = "busy"\n'
+    )
     assert config.agents["qa-engineer"].rate_limit_pattern == "429|rate limit"
+    assert config.agents["demo"].rate_limit_pattern == "busy"
+    assert config.agents["product-manager"].rate_limit_pattern == "busy"  # from its base
+
+
+# --- roles: base, default_agent ---------------------------------------------------------
+
+
+def test_base_naming_an_unknown_agent_suggests_the_closest() -> None:
+    assert error_of('[pool]\nmax_concurrent = 3\n\n[agents.qa-engineer]\nbase = "claud"\n') == (
+        "pmtui.toml:5: error: agents.qa-engineer.base: qa-engineer cannot run as unknown "
+        "agent 'claud'\n"
+        "    hint: did you mean 'claude'?"
+    )
+
+
+def test_base_naming_a_role_is_an_error_at_the_base_line() -> None:
+    rendered = error_of('\n[agents.qa-engineer]\nbase = "product-manager"\n')
+    assert rendered.startswith("pmtui.toml:3: error: agents.qa-engineer.base: ")
+    assert "'product-manager': that is a role itself" in rendered
+    assert "hint: name an agent that runs a program" in rendered
+
+
+def test_base_in_a_nearer_file_is_reported_in_that_file() -> None:
+    assert error_of(BOUND_TO_DEMO, '[agents.reviewer]\nbase = "nobody"\nrole = "x"\n').startswith(
+        "near/pmtui.toml:2: error: agents.reviewer.base: reviewer cannot run as unknown agent "
+        "'nobody'\n"
+    )
+
+
+def test_command_and_base_together_is_an_error() -> None:
+    assert error_of('[agents.reviewer]\ncommand = ["review"]\nbase = "demo"\n') == (
+        "pmtui.toml:3: error: agents.reviewer.base: an agent has either a command or a base, "
+        "not both\n"
+        "    hint: drop base to run the command, or drop command to run reviewer as the agent "
+        "'demo'"
+    )
+
+
+def test_default_agent_naming_a_role_is_an_error() -> None:
+    assert error_of('[pool]\nworkdir = ""\ndefault_agent = "qa-engineer"\n') == (
+        "pmtui.toml:3: error: pool.default_agent: 'qa-engineer' is a role, not an agent that "
+        "runs a program\n"
+        "    hint: name one that does: claude, codex, gemini, aider, opencode or shell"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('[agents.qa-engineer]\nmax_turns = "x"\n', "agents.qa-engineer.max_turns"),
+        (BOUND_TO_DEMO + '[agents.qa-engineer]\nparser = "zzz"\n', "agents.qa-engineer.parser"),
+    ],
+    ids=["bad-override-of-an-unbound-role", "bad-program-key-of-a-bound-role"],
+)
+def test_a_bad_value_in_a_role_table_is_reported_bound_or_not(text: str, path: str) -> None:
+    """A bad value is a config error where it is written, not later (when a default_agent
+    appears) nor never (a key the role ignores)."""
+    assert f"error: {path}: " in error_of(text)
+
+
+def test_default_agent_may_be_a_preset() -> None:
+    config = config_of('[pool]\ndefault_agent = "codex"\n')
+    assert config.agents["swebok-engineer"].base == "codex"
+    assert config.agents["swebok-engineer"].program == "codex"
+    assert config.agents["swebok-engineer"].modifies_code is True
 
 
 def test_two_actions_bound_to_one_key_is_reported_at_the_remapped_action() -> None:
@@ -892,16 +1067,19 @@ def test_agent_for_prefers_the_tasks_own_agent(defaults: Config) -> None:
     assert defaults.agent_for("qa-engineer", has_script=True) == "qa-engineer"
 
 
-def test_agent_for_without_default_agent_is_shell_for_scripts_else_demo(defaults: Config) -> None:
+def test_agent_for_without_default_agent_is_shell_for_scripts_else_no_agent(
+    defaults: Config,
+) -> None:
+    """Never a silent simulator: a task with neither agent nor script has none ("")."""
     assert defaults.agent_for(None, has_script=True) == "shell"
-    assert defaults.agent_for(None, has_script=False) == "demo"
-    assert defaults.agent_for("", has_script=False) == "demo"
+    assert defaults.agent_for(None, has_script=False) == ""
+    assert defaults.agent_for("", has_script=False) == ""
 
 
 def test_agent_for_uses_the_configured_default_agent() -> None:
-    config = config_of('[pool]\ndefault_agent = "product-manager"\n')
-    assert config.agent_for(None, has_script=True) == "product-manager"
-    assert config.agent_for(None, has_script=False) == "product-manager"
+    config = config_of('[pool]\ndefault_agent = "demo"\n')
+    assert config.agent_for(None, has_script=True) == "demo"
+    assert config.agent_for(None, has_script=False) == "demo"
     assert config.agent_for("qa-engineer", has_script=False) == "qa-engineer"
 
 

@@ -23,9 +23,10 @@ def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A repository root (a `.git` folder) with a plan in `plans/`."""
+    """A repository root (a `.git` folder with a HEAD) with a plan in `plans/`."""
     root = tmp_path / "repo"
     (root / ".git").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     (root / "plans").mkdir()
     (root / "plans" / "plan.md").write_text("# Plan: x\n", encoding="utf-8")
     return root
