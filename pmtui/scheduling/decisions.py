@@ -37,8 +37,33 @@ class RetryStep(StrEnum):
     """The attempt runs alone: the pool drains first."""
 
 
+class WaitKind(StrEnum):
+    """Why a task that could start is held back: the fixed first word(s) of its reason.
+
+    The scheduler lifts and counts waits by kind, never by their text.
+    """
+
+    PAUSED = "paused"
+    SEQUENTIAL = "sequential"
+    """A task runs alone (the sequential rung): the pool drains first."""
+    MEMORY = "memory"
+    CPU = "cpu"
+    COMPATIBILITY = "compatibility"
+    FILE_LOCK = "file lock"
+    RATE_LIMIT = "rate limited"
+    """Its provider backs off after a rate limit."""
+    BUDGET = "budget"
+    """The run's budget is spent: no new agent task starts."""
+    DEPENDENCY = "dependency"
+    """A dependency was retried: it waits for it again (pending, not ready)."""
+
+
 class RunStatus(StrEnum):
-    """How a whole run ended; decides the exit code (DESIGN.md §8)."""
+    """How a whole run ended; decides the exit code (DESIGN.md §8).
+
+    A run whose budget left tasks skipped is `failed` (exit 1): work it was asked to do was
+    not done, as when a task fails.
+    """
 
     OK = "ok"
     FAILED = "failed"
@@ -47,7 +72,8 @@ class RunStatus(StrEnum):
 
     @property
     def exit_code(self) -> int:
-        """130 aborted, 1 a task failed or was cancelled, 3 a conflict is left, else 0."""
+        """130 aborted, 1 a task failed or was cancelled (or skipped for the budget), 3 a
+        conflict is left, else 0."""
         return _EXIT_CODES[self]
 
 
@@ -86,6 +112,8 @@ class TaskWaiting:
     time: float
     task: str
     reason: str
+    kind: WaitKind | None = None
+    """What holds it back (the scheduler always says; None only in notices built by hand)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +183,8 @@ class RunFinished:
     duration_s: float
     reason: str = ""
     """Why the run was aborted, when it was."""
+    budget_skipped: int = 0
+    """Tasks skipped because the run's budget was spent (they make the run `failed`)."""
 
 
 Decision = Start | Stop

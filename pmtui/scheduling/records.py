@@ -8,6 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Mapping
 
+from pmtui.scheduling.decisions import WaitKind
 from pmtui.scheduling.policies import SortKey
 from pmtui.scheduling.states import TaskState
 
@@ -18,6 +19,7 @@ class TaskRecord:
     __slots__ = (
         "attempt_isolated",
         "attempts",
+        "budget_stopped",
         "chain",
         "critical",
         "exit_code",
@@ -33,6 +35,7 @@ class TaskRecord:
         "slot",
         "started_at",
         "state",
+        "wait_kind",
         "waiting_on",
     )
 
@@ -41,6 +44,10 @@ class TaskRecord:
         self.critical = critical
         self.reason = ""
         """Why it waits, or why it ended."""
+        self.wait_kind: WaitKind | None = None
+        """What holds it back, while it is `waiting`."""
+        self.budget_stopped = False
+        """Its own budget is spent: its attempt is stopped and no other one starts."""
         self.attempts = 0
         self.earlier_attempts = 0
         """Attempts made before a resume: shown numbers are `earlier_attempts + attempts`."""
@@ -59,7 +66,7 @@ class TaskRecord:
         self.skip_cause = ""
         """The dependency whose end skipped it ("" when skipped by the user or fail-fast)."""
         self.waiting_on = ""
-        """What holds it back until it ends: a running task's id, or `#rate:<agent>` while
+        """What holds it back until it ends: a running task's id, or `#rate:<provider>` while
         that agent backs off. Such a task is parked out of the ready queue till then.
         `#chain`: it follows the head of its `chain`."""
         self.chain: Chain | None = None

@@ -1,7 +1,8 @@
 """The scheduler: fed what happened, it answers what to do next (DESIGN.md §4).
 
-Inputs are method calls, each with the time it happened: an attempt `finished`, a memory or
-CPU reading, a user command (`pause`, `resume`, `retry`, `skip`, `set_boost`, `abort`).
+Inputs are method calls, each with the time it happened: an attempt `finished`, what it
+`spent` so far, a memory or CPU reading, a user command (`pause`, `resume`, `retry`, `skip`,
+`set_boost`, `abort`).
 `decide(now)` then returns the decisions to carry out (`Start`, `Stop`) and the notices of
 what happened, in order. The engine drives it with real processes and the wall clock, the
 simulator with estimates and a virtual clock: the same code decides both.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from pmtui.config.units import format_duration, format_size
 from pmtui.plan.files import shared_paths
 from pmtui.plan.graph import PlanGraph, is_barrier
 from pmtui.plan.model import Priority
+from pmtui.scheduling.budget import RunBudget, Spending, SpendingStatus, task_budget_reason
 from pmtui.scheduling.compat import Compatibility
 from pmtui.scheduling.decisions import (
     BoostChanged,
@@ -34,8 +37,15 @@ from pmtui.scheduling.decisions import (
     TaskFinished,
     TaskRetrying,
     TaskWaiting,
+    WaitKind,
 )
-from pmtui.scheduling.ladder import FailedAttempt, next_step, rate_limit_delay, retry_delay
+from pmtui.scheduling.ladder import (
+    FailedAttempt,
+    RateLimitBackoff,
+    next_step,
+    rate_limit_backoff,
+    retry_delay,
+)
 from pmtui.scheduling.locks import FileLocks
 from pmtui.scheduling.policies import sort_keys
 from pmtui.scheduling.records import Chain, ReadyQueue, TaskRecord
@@ -49,6 +59,19 @@ class CommandRefused(Exception):  # noqa: N818 - reads as what happened
 
 class SchedulerError(Exception):
     """The driver reported something impossible (an attempt that is not running)."""
+
+
+class Hold(NamedTuple):
+    """Why a task may not start now; with a `blocker` it is parked out of the ready queue
+    until that ends (a running task's id, `#rate:<provider>`, `#budget`)."""
+
+    kind: WaitKind
+    reason: str
+    blocker: str = ""
+
+
+_BUDGET = "#budget"
+"""The blocker of tasks the run's budget holds: it never ends, they end skipped instead."""
 
 
 class Scheduler:
@@ -73,10 +96,10 @@ class Scheduler:
         self._open = 0
         self._backoffs: list[tuple[float, str]] = []
         """`(ready_at, task)` of tasks in back-off; stale entries are skipped."""
-        self._agent_backoff: dict[str, tuple[float, float]] = {}
-        """Agent → (until, delay) while it backs off after a rate limit."""
+        self._rate_limits: dict[str, RateLimitBackoff] = {}
+        """Provider → its back-off after a rate limit, while it lasts."""
         self._rate_limit_streak: dict[str, int] = {}
-        """Agent → rate limits in a row (reset by a success)."""
+        """Provider → rate limits in a row (reset by a success of any of its tasks)."""
         self._alone: list[str] = []
         """Tasks whose next attempt runs alone, first one first."""
         self._waiting_on: dict[str, set[str]] = {}
@@ -98,6 +121,12 @@ class Scheduler:
         self._resolving: set[str] = set()
         """Conflicted tasks whose resolution is under way: the run does not end before."""
         self._unmet: dict[str, int] = {}
+        self._budget = RunBudget(setup.max_cost_usd, setup.max_tokens)
+        self._spending = Spending(setup.spent_before_usd, setup.tokens_before)
+        self._budget_skipped = 0
+        """Tasks skipped because the run's budget was spent."""
+        self._to_stop: list[str] = []
+        """Tasks over their own budget whose attempt `decide` stops (if it still runs)."""
         self._init_tasks(now)
 
     # ------------------------------------------------------------------ set-up
@@ -191,6 +220,38 @@ class Scheduler:
         return self._lifted_waits
 
     @property
+    def rate_limits(self) -> Mapping[str, RateLimitBackoff]:
+        """The providers backing off now, by provider (ended ones leave on `decide`)."""
+        return dict(self._rate_limits)
+
+    def rate_limit(self, task_id: str) -> RateLimitBackoff | None:
+        """The back-off of the task's provider, if it backs off: what a front end shows as
+        `rate limited (anthropic) until 14:05` (the pure reason cannot name a wall time)."""
+        return self._rate_limits.get(self.setup.provider_of(task_id))
+
+    @property
+    def spending(self) -> SpendingStatus:
+        """What the run has spent so far (earlier sessions included), against its budget."""
+        spending = self._spending
+        return SpendingStatus(
+            spending.cost_usd,
+            spending.tokens,
+            self._budget,
+            self._budget_reached(),
+            frozenset(spending.unpriced),
+        )
+
+    def task_spent(self, task_id: str) -> float:
+        """What a task spent in US dollars against its own budget (this session's attempts
+        since the user last retried it)."""
+        return self._spending.task_cost(task_id)
+
+    def wait_kind(self, task_id: str) -> WaitKind | None:
+        """What holds a waiting task back (None when it is not waiting)."""
+        run = self._runs[task_id]
+        return run.wait_kind if run.state is TaskState.WAITING else None
+
+    @property
     def finished_run(self) -> bool:
         """Whether `RunFinished` has been returned."""
         return self._finished
@@ -202,7 +263,7 @@ class Scheduler:
         while self._backoffs and self._stale_backoff(*self._backoffs[0]):
             heapq.heappop(self._backoffs)
         times = [self._backoffs[0][0]] if self._backoffs else []
-        times.extend(until for until, _ in self._agent_backoff.values())
+        times.extend(backoff.until for backoff in self._rate_limits.values())
         return min(times) if times else None
 
     def _stale_backoff(self, ready_at: float, task_id: str) -> bool:
@@ -219,6 +280,7 @@ class Scheduler:
         *,
         exit_code: int | None = None,
         reason: str = "",
+        resume_at: float | None = None,
     ) -> None:
         """An attempt of `task_id` ended (or its stopped process is gone).
 
@@ -228,6 +290,8 @@ class Scheduler:
             outcome: How it ended.
             exit_code: The process's exit code, if it exited.
             reason: Why it failed, starting with a fixed word (`exit 1`, `timeout after 1s`).
+            resume_at: For a rate limit, the reset time the agent reported (same clock as
+                `now`): its provider backs off until then instead of the exponential delay.
 
         Raises:
             SchedulerError: The task holds no slot.
@@ -240,13 +304,21 @@ class Scheduler:
             return  # stopped by a skip or an abort: it already ended
         run.last_duration_s = max(0.0, now - run.started_at)
         run.exit_code = exit_code
-        agent = self.setup.agents[task_id]
+        provider = self.setup.provider_of(task_id)
         if outcome is Outcome.SUCCEEDED:
-            self._rate_limit_streak.pop(agent, None)
+            self._rate_limit_streak.pop(provider, None)
             self._finish(task_id, TaskState.DONE, "", now)
             return
+        if run.budget_stopped:
+            # Over its own budget: it ends here, whatever the ladder would have tried.
+            budget = task_budget_reason(self.setup.task_budgets[task_id])
+            if outcome is Outcome.CONFLICT:
+                self._failed_for_good(task_id, run, TaskState.CONFLICT, reason or budget, now)
+            else:
+                self._failed_for_good(task_id, run, TaskState.FAILED, budget, now)
+            return
         if outcome is Outcome.RATE_LIMITED:
-            self._rate_limited(task_id, run, agent, now)
+            self._rate_limited(task_id, run, provider, now, resume_at)
             return
         if reason:
             why = reason
@@ -256,18 +328,63 @@ class Scheduler:
             why = f"exit {exit_code}" if exit_code is not None else "failed"
         self._after_failure(task_id, run, outcome, why, now)
 
+    def spent(self, task_id: str, cost_usd: float | None, tokens: int, now: float) -> None:
+        """What the task's current attempt has spent so far, as its agent reported it.
+
+        The figures are the attempt's running totals: each call replaces the previous figure
+        of the same attempt (the task's latest), and the figures of its earlier attempts are
+        kept. Call it on every usage report of a running attempt (a report that comes after
+        the attempt's end still counts for that attempt). The run's totals are the sum over
+        every attempt, earlier sessions (`SchedulerSetup.spent_before_usd`) included.
+
+        When the run's budget is reached, no new agent task starts (they wait, then end
+        skipped once nothing else can run). When the task's own `(budget: $N)` is reached, a
+        `Stop` comes from the next `decide`; report the attempt's end with `finished` as
+        usual: the task then ends `failed` (`budget $N spent`) and is not retried.
+
+        Args:
+            task_id: The task.
+            cost_usd: The attempt's cost so far in US dollars: the agent's own, else priced
+                from `[prices]` (`pmtui.config.prices.price_usage`); None when unknown (the
+                last known figure stands, the tokens still count).
+            tokens: The attempt's tokens so far: input, output and cache.
+            now: When.
+
+        Raises:
+            SchedulerError: No task has this id.
+        """
+        run = self._runs.get(task_id)
+        if run is None:
+            raise SchedulerError(f"no task {task_id} to count spending for")
+        self._spending.report(task_id, cost_usd, tokens)
+        budget = self.setup.task_budgets.get(task_id)
+        if (
+            budget is None
+            or run.budget_stopped
+            or run.state.final
+            or self._spending.task_cost(task_id) < budget
+        ):
+            return
+        if run.slot:
+            run.budget_stopped = True
+            self._to_stop.append(task_id)
+        elif run.state in (TaskState.READY, TaskState.WAITING, TaskState.RETRYING):
+            # A late report between two attempts: the next one never starts.
+            run.budget_stopped = True
+            self._failed_for_good(task_id, run, TaskState.FAILED, task_budget_reason(budget), now)
+
     def memory_available(self, available: int | None, now: float) -> None:
         """A reading of the machine's available memory in bytes (None: unknown, no gate)."""
         was_gated = self._memory_gated()
         self._memory_available = available
         self._unmeasured.clear()
         if was_gated and not self._memory_gated():
-            self._lift_waits("memory:")
+            self._lift_waits(WaitKind.MEMORY)
 
     def cpu_saturated(self, saturated: bool, now: float) -> None:
         """Whether the machine's CPU is saturated: then no new task starts (none is killed)."""
         if self._cpu_saturated and not saturated:
-            self._lift_waits("cpu:")
+            self._lift_waits(WaitKind.CPU)
         self._cpu_saturated = saturated
 
     # ------------------------------------------------------------------ commands
@@ -289,7 +406,7 @@ class Scheduler:
         self._paused = False
         self._hard_paused = False
         self._notify(Resumed(now))
-        self._lift_waits("paused")
+        self._lift_waits(WaitKind.PAUSED)
 
     def retry(self, task_id: str, now: float) -> None:
         """Retry a failed (or conflicted) task now: a new attempt, the retry budget counted
@@ -311,6 +428,8 @@ class Scheduler:
         run.attempts = 0
         run.reason = ""
         run.ran_beside_others = False
+        run.budget_stopped = False
+        self._spending.restart_task(task_id)
         number = run.earlier_attempts + 1
         self._notify(TaskRetrying(now, task_id, number, RetryStep.RETRY, 0.0, "retried by user"))
         self._enqueue(task_id, run)
@@ -407,6 +526,7 @@ class Scheduler:
     def decide(self, now: float) -> list[Output]:
         """What to do now, and everything that happened since the last call, in order."""
         if not self._finished:
+            self._stop_over_budget(now)
             self._end_backoffs(now)
             if not self._aborted:
                 if self._stopping:
@@ -414,11 +534,21 @@ class Scheduler:
                     self._stop_the_rest(now)
                 else:
                     self._start_what_fits(now)
+                    self._end_for_budget(now)
                 self._announce_slots(now)
             if self._open == 0 and not self._resolving and (self._aborted or not self._slots):
                 self._finish_run(now)
         outputs, self._outbox = self._outbox, []
         return outputs
+
+    def _stop_over_budget(self, now: float) -> None:
+        """Stop the attempts of tasks that spent their own budget, if they still run."""
+        for task_id in self._to_stop:
+            run = self._runs[task_id]
+            if run.slot and run.state is TaskState.RUNNING and run.budget_stopped:
+                budget = self.setup.task_budgets[task_id]
+                self._notify(Stop(now, task_id, task_budget_reason(budget)))
+        self._to_stop.clear()
 
     def _end_backoffs(self, now: float) -> None:
         while self._backoffs and self._backoffs[0][0] <= now:
@@ -427,15 +557,18 @@ class Scheduler:
             if not self._stale_backoff(ready_at, task_id):
                 self._transition(task_id, run, TaskState.READY)
                 self._enqueue(task_id, run)
-        for agent, (until, _) in list(self._agent_backoff.items()):
-            if until <= now:
-                del self._agent_backoff[agent]
-                self._unpark(f"#rate:{agent}")
+        for provider, backoff in list(self._rate_limits.items()):
+            if backoff.until <= now:
+                del self._rate_limits[provider]
+                self._unpark(f"#rate:{provider}")
 
     def _start_what_fits(self, now: float) -> None:
-        if self._alone:
+        while self._alone:
+            first = self._alone[0]
             self._start_alone(now)
-            return
+            if self._alone and self._alone[0] == first:
+                return
+            # (The task to run alone ended for the budget: the next one, or the others, go on.)
         # Counts, not lists of slot numbers: `--max-parallel` may be large.
         normal_slots = self.setup.slots
         in_normal = sum(1 for slot in self._slots if slot <= normal_slots)
@@ -452,7 +585,7 @@ class Scheduler:
             free_normal = max(free_normal - overflow, 0)
         would_start = free_normal + free_boost * self._manual_boost
         if self._paused:
-            self._hold_front("paused", would_start, now)
+            self._hold_front(Hold(WaitKind.PAUSED, "paused"), would_start, now)
             return
         queue = self._queue
         index = 0
@@ -463,14 +596,14 @@ class Scheduler:
             if task_id is None:
                 return
             run = self._runs[task_id]
-            hold = self._hold(task_id)
+            hold = self._hold(task_id, now)
             if hold is not None:
-                self._wait(task_id, run, hold[0], hold[1], now)
-                if not hold[1]:
+                self._wait(task_id, run, hold, now)
+                if not hold.blocker:
                     index += 1  # still queued; a parked task left the queue by itself
                 continue
             gate = self._resource_gate()
-            if gate:
+            if gate is not None:
                 self._hold_front(gate, would_start, now)
                 return
             if free_normal:
@@ -497,39 +630,73 @@ class Scheduler:
             other = self._queue.at(index)
             if other is not None and other != task_id:
                 reason = f"sequential: {task_id} runs alone first"
-                self._wait(other, self._runs[other], reason, "", now)
+                self._wait(other, self._runs[other], Hold(WaitKind.SEQUENTIAL, reason), now)
         if run.state not in (TaskState.READY, TaskState.WAITING):
             return  # still in its back-off, or running alone now
         if self._slots:
             others = len(self._slots)
-            self._wait(
-                task_id,
-                run,
-                f"sequential: runs alone once the {others} running task"
-                + ("s end" if others != 1 else " ends"),
-                "",
-                now,
+            reason = f"sequential: runs alone once the {others} running task" + (
+                "s end" if others != 1 else " ends"
             )
+            self._wait(task_id, run, Hold(WaitKind.SEQUENTIAL, reason), now)
             return
-        hold = ("paused", "") if self._paused else self._hold(task_id)
+        if self._held_by_budget(task_id):
+            # Everything else waits for it, and it will never start: it ends now.
+            self._skip_for_budget(task_id, now)
+            return
+        hold = Hold(WaitKind.PAUSED, "paused") if self._paused else self._hold(task_id, now)
         if hold is not None:
-            self._wait(task_id, run, hold[0], hold[1], now)
+            self._wait(task_id, run, hold, now)
             return
         self._start(task_id, run, 1, now, alone=True)
 
-    def _resource_gate(self) -> str:
-        """Why the machine cannot take one more agent now, or "".
+    def _budget_reached(self) -> bool:
+        return self._budget.reached(self._spending.cost_usd, self._spending.tokens)
+
+    def _held_by_budget(self, task_id: str) -> bool:
+        """Whether the run's budget keeps this task from starting (agent tasks only)."""
+        return task_id in self.setup.metered and self._budget_reached()
+
+    def _budget_reason(self) -> str:
+        return self._budget.reason(self._spending.cost_usd, self._spending.tokens)
+
+    def _skip_for_budget(self, task_id: str, now: float) -> None:
+        self._budget_skipped += 1
+        self._finish(task_id, TaskState.SKIPPED, self._budget_reason(), now)
+
+    def _end_for_budget(self, now: float) -> None:
+        """When nothing else can run, the tasks the run's budget holds end skipped.
+
+        "Nothing else": no task runs (so no dependency will end done, no spending change),
+        no conflict is being resolved, and every task that is not pending is an agent task,
+        which the budget keeps from starting now and for the rest of the run.
+        """
+        if self._slots or self._resolving or not self._budget_reached():
+            return
+        held: list[str] = []
+        for task_id, run in self._runs.items():
+            if run.state.final or run.state is TaskState.PENDING:
+                continue
+            if task_id not in self.setup.metered:
+                return  # it may still start (after a back-off, a pause…)
+            held.append(task_id)
+        for task_id in held:
+            if not self._runs[task_id].state.final:
+                self._skip_for_budget(task_id, now)
+
+    def _resource_gate(self) -> Hold | None:
+        """Why the machine cannot take one more agent now, or None.
 
         With nothing of ours running, waiting cannot free what we hold: one task starts so
         the run always ends (as `make -l` starts a job when none runs, whatever the load).
         """
         if not self._slots:
-            return ""
+            return None
         if self._cpu_saturated:
-            return "cpu: the machine's CPU is saturated"
+            return Hold(WaitKind.CPU, "cpu: the machine's CPU is saturated")
         if self._memory_gated():
-            return self._memory_reason()
-        return ""
+            return Hold(WaitKind.MEMORY, self._memory_reason())
+        return None
 
     def _memory_gated(self) -> bool:
         if self._memory_available is None or not self._slots:
@@ -544,8 +711,8 @@ class Scheduler:
             f"{format_size(self.setup.memory_per_agent)} needed per agent"
         )
 
-    def _hold_front(self, reason: str, count: int, now: float) -> None:
-        """Mark the first `count` queued tasks that would start now as waiting for `reason`.
+    def _hold_front(self, hold: Hold, count: int, now: float) -> None:
+        """Mark the first `count` queued tasks that would start now as held by `hold`.
 
         Tasks parked behind a running task or a rate limit are not in the queue: they keep
         that reason, as they would not start anyway.
@@ -553,19 +720,22 @@ class Scheduler:
         for index in range(min(count, len(self._queue))):
             task_id = self._queue.at(index)
             assert task_id is not None
-            self._wait(task_id, self._runs[task_id], reason, "", now)
+            self._wait(task_id, self._runs[task_id], hold, now)
 
-    def _hold(self, task_id: str) -> tuple[str, str] | None:
-        """Why this task may not start beside the running ones: `(reason, blocker)`."""
+    def _hold(self, task_id: str, now: float) -> Hold | None:
+        """Why this task may not start beside the running ones."""
+        if self._held_by_budget(task_id):
+            return Hold(WaitKind.BUDGET, self._budget_reason(), _BUDGET)
         agent = self.setup.agents[task_id]
-        backoff = self._agent_backoff.get(agent)
+        backoff = self._rate_limits.get(self.setup.provider_of(task_id))
         if backoff is not None:
-            reason = f"rate limit: {agent} backs off for {format_duration(backoff[1])}"
-            return reason, f"#rate:{agent}"
+            return Hold(
+                WaitKind.RATE_LIMIT, _rate_limit_reason(backoff, now), f"#rate:{backoff.provider}"
+            )
         running = [(other, self.setup.agents[other]) for other in self._slots.values()]
         clash = self._compat.clash(agent, running)
         if clash is not None:
-            return clash
+            return Hold(WaitKind.COMPATIBILITY, *clash)
         if task_id in self.setup.isolated or self._runs[task_id].partitioned:
             return None
         blocked = self._locks.blocker(
@@ -573,7 +743,7 @@ class Scheduler:
         )
         if blocked is not None:
             holder, path = blocked
-            return f"file lock: {path} is in use", holder
+            return Hold(WaitKind.FILE_LOCK, f"file lock: {path} is in use", holder)
         return None
 
     # ------------------------------------------------------------------ transitions
@@ -600,13 +770,14 @@ class Scheduler:
         self._transition(task_id, run, TaskState.READY)
         self._enqueue(task_id, run)
 
-    def _wait(self, task_id: str, run: TaskRecord, reason: str, blocker: str, now: float) -> None:
+    def _wait(self, task_id: str, run: TaskRecord, hold: Hold, now: float) -> None:
         """Hold a task back; with a `blocker`, park it out of the queue until that ends.
 
         A notice goes out only when the reason changes, so a task held by one rule after
         another (the next holder of the same lock) is announced once.
         """
         self._unregister_wait(task_id, run)
+        kind, reason, blocker = hold
         if blocker:
             run.waiting_on = blocker
             self._waiting_on.setdefault(blocker, set()).add(task_id)
@@ -616,14 +787,16 @@ class Scheduler:
         if run.state is not TaskState.WAITING:
             self._transition(task_id, run, TaskState.WAITING)
         run.reason = reason
-        self._notify(TaskWaiting(now, task_id, reason))
+        run.wait_kind = kind
+        self._notify(TaskWaiting(now, task_id, reason, kind))
         if run.chain is not None and run.chain.head == task_id:
             # Its followers are held by the same rule (rare: the rule changed).
             for follower in reversed(run.chain.followers):
                 follower_run = self._runs[follower]
                 if follower_run.state is TaskState.WAITING and follower_run.reason != reason:
                     follower_run.reason = reason
-                    self._notify(TaskWaiting(now, follower, reason))
+                    follower_run.wait_kind = kind
+                    self._notify(TaskWaiting(now, follower, reason, kind))
 
     def _unregister_wait(self, task_id: str, run: TaskRecord) -> None:
         if run.waiting_on:
@@ -660,7 +833,9 @@ class Scheduler:
     def _hold_profile(self, task_id: str, run: TaskRecord) -> tuple[object, ...]:
         """What `_hold` and the slot rules look at: tasks alike in it are treated alike."""
         isolated = task_id in self.setup.isolated or run.partitioned
-        return (self.setup.agents[task_id], self.graph.tasks[task_id].files, isolated, run.critical)
+        metered = task_id in self.setup.metered
+        agent = self.setup.agents[task_id]
+        return (agent, self.graph.tasks[task_id].files, isolated, run.critical, metered)
 
     def _hand_over(self, task_id: str, run: TaskRecord) -> None:
         """The head of a chain starts or ends: the next follower still waiting is queued."""
@@ -679,13 +854,13 @@ class Scheduler:
                 self._enqueue(follower, follower_run)
                 return
 
-    def _lift_waits(self, reason_prefix: str) -> None:
+    def _lift_waits(self, kind: WaitKind) -> None:
         """A gate opened: tasks it held are ready again (and re-checked on `decide`)."""
         for index in range(len(self._queue)):
             task_id = self._queue.at(index)
             assert task_id is not None
             run = self._runs[task_id]
-            if run.state is TaskState.WAITING and run.reason.startswith(reason_prefix):
+            if run.state is TaskState.WAITING and run.wait_kind is kind:
                 self._transition(task_id, run, TaskState.READY)
                 run.reason = ""
                 self._lifted_waits += 1
@@ -696,6 +871,7 @@ class Scheduler:
         self._hand_over(task_id, run)
         run.reason = ""
         run.attempts += 1
+        self._spending.new_attempt(task_id)
         run.slot = slot
         run.started_at = now
         run.attempt_isolated = task_id in self.setup.isolated or run.partitioned
@@ -736,22 +912,36 @@ class Scheduler:
         self._locks.release(task_id)
         if self._alone and self._alone[0] == task_id and (run.state.final or not still_alone):
             self._alone.pop(0)
-            self._lift_waits("sequential:")
+            self._lift_waits(WaitKind.SEQUENTIAL)
         self._unpark(task_id)
 
-    def _rate_limited(self, task_id: str, run: TaskRecord, agent: str, now: float) -> None:
+    def _rate_limited(
+        self, task_id: str, run: TaskRecord, provider: str, now: float, resume_at: float | None
+    ) -> None:
+        """Requeue the attempt without counting it; the provider backs off (a later end
+        replaces the current back-off, an earlier one does not shorten it)."""
         run.attempts -= 1
-        streak = self._rate_limit_streak.get(agent, 0) + 1
-        self._rate_limit_streak[agent] = streak
-        delay = rate_limit_delay(streak)
-        current = self._agent_backoff.get(agent)
-        if current is None or current[0] < now + delay:
-            self._agent_backoff[agent] = (now + delay, delay)
+        streak = self._rate_limit_streak.get(provider, 0) + 1
+        self._rate_limit_streak[provider] = streak
+        first = self.setup.rate_limit_backoff_s
+        backoff = rate_limit_backoff(provider, now, streak, resume_at, first)
+        current = self._rate_limits.get(provider)
+        blocker = f"#rate:{provider}"
+        if current is None or current.until < backoff.until:
+            self._rate_limits[provider] = backoff
+            # Tasks already parked behind the provider wait longer now: say so.
+            for waiter in sorted(self._waiting_on.get(blocker, ())):
+                waiting = self._runs[waiter]
+                hold = Hold(WaitKind.RATE_LIMIT, _rate_limit_reason(backoff, now), blocker)
+                self._wait(waiter, waiting, hold, now)
+        else:
+            backoff = current
         run.exit_code = None  # the attempt does not count
         self._transition(task_id, run, TaskState.WAITING)
-        reason = f"rate limit: {agent} backs off for {format_duration(delay)}"
         run.reason = ""
-        self._wait(task_id, run, reason, f"#rate:{agent}", now)
+        self._wait(
+            task_id, run, Hold(WaitKind.RATE_LIMIT, _rate_limit_reason(backoff, now), blocker), now
+        )
 
     def _after_failure(
         self, task_id: str, run: TaskRecord, outcome: Outcome, why: str, now: float
@@ -771,12 +961,7 @@ class Scheduler:
                 )
             )
         if step is None:
-            self._finish(task_id, final, why, now)
-            if final is TaskState.FAILED and (run.critical or self.setup.abort_on_failure):
-                self.abort(now, self._abort_reason(task_id, run.critical, why))
-            elif self.setup.fail_fast and not self._stopping:
-                self._stopping = f"fail-fast: stopped after {task_id} {final}"
-                self._stop_the_rest(now)
+            self._failed_for_good(task_id, run, final, why, now)
             return
         delay = 0.0
         if step is RetryStep.SEQUENTIAL:
@@ -792,6 +977,18 @@ class Scheduler:
         heapq.heappush(self._backoffs, (run.ready_at, task_id))
         number = run.earlier_attempts + run.attempts + 1
         self._notify(TaskRetrying(now, task_id, number, step, delay, why))
+
+    def _failed_for_good(
+        self, task_id: str, run: TaskRecord, final: TaskState, why: str, now: float
+    ) -> None:
+        """The task ends failed (or in conflict) with no attempt left: a critical task's
+        failure, or any under `fallback_mode = "abort"`, aborts; `--fail-fast` stops."""
+        self._finish(task_id, final, why, now)
+        if final is TaskState.FAILED and (run.critical or self.setup.abort_on_failure):
+            self.abort(now, self._abort_reason(task_id, run.critical, why))
+        elif self.setup.fail_fast and not self._stopping:
+            self._stopping = f"fail-fast: stopped after {task_id} {final}"
+            self._stop_the_rest(now)
 
     @staticmethod
     def _abort_reason(task_id: str, critical: bool, why: str) -> str:
@@ -815,7 +1012,7 @@ class Scheduler:
             first = self._alone[0] == task_id
             self._alone.remove(task_id)
             if first:
-                self._lift_waits("sequential:")
+                self._lift_waits(WaitKind.SEQUENTIAL)
         run.reason = reason
         self._open -= 1
         self._notify(
@@ -894,7 +1091,7 @@ class Scheduler:
                 run.reason = f"dependency {cause} retried"
                 run.skip_cause = ""
                 self._open += 1
-                self._notify(TaskWaiting(now, dependent, run.reason))
+                self._notify(TaskWaiting(now, dependent, run.reason, WaitKind.DEPENDENCY))
                 stack.append(dependent)
 
     def _stop_the_rest(self, now: float) -> None:
@@ -931,7 +1128,7 @@ class Scheduler:
             counts[run.state] += 1
         if self._aborted:
             status = RunStatus.ABORTED
-        elif counts[TaskState.FAILED] or counts[TaskState.CANCELLED]:
+        elif counts[TaskState.FAILED] or counts[TaskState.CANCELLED] or self._budget_skipped:
             status = RunStatus.FAILED
         elif counts[TaskState.CONFLICT]:
             status = RunStatus.CONFLICT
@@ -949,8 +1146,18 @@ class Scheduler:
                 conflicts=counts[TaskState.CONFLICT],
                 duration_s=now - self._started_at_time,
                 reason=self._aborted,
+                budget_skipped=self._budget_skipped,
             )
         )
 
     def _notify(self, output: Output) -> None:
         self._outbox.append(output)
+
+
+def _rate_limit_reason(backoff: RateLimitBackoff, now: float) -> str:
+    """`rate limited (anthropic): back off 4m10s`: the time left from `now`.
+
+    A front end that knows the wall clock shows `until 14:05` from `Scheduler.rate_limit`.
+    """
+    left = format_duration(max(backoff.until - now, 0.0))
+    return f"rate limited ({backoff.provider}): back off {left}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pmtui.config.model import CompatConfig, Config, Strategy
+from pmtui.config.model import CompatConfig, Config, ParserKind, Strategy
 from pmtui.plan.graph import PlanGraph
 
 
@@ -39,6 +39,8 @@ class SchedulerSetup:
     default_retries: int = 3
     retry_delay_s: float = 1.0
     """The first back-off; doubles, capped at `MAX_RETRY_DELAY_S`, ±20 % jitter."""
+    rate_limit_backoff_s: float = 30.0
+    """A provider's first back-off after a rate limit; doubles, capped at 10 min."""
     abort_on_failure: bool = False
     """`fallback_mode = "abort"`: any task that ends failed aborts the run."""
     memory_per_agent: int = 256_000_000
@@ -53,10 +55,30 @@ class SchedulerSetup:
     """Attempts a resumed run already made per task: numbering goes on from there (the
     restarted attempt of a task that was running is `attempt + 1`); the retry budget counts
     this session's attempts only."""
+    providers: Mapping[str, str] = field(default_factory=dict)
+    """Whose rate limits each task's agent shares (`anthropic`…), by task id: every task of
+    a provider backs off together. A task not listed has its agent's name as provider."""
+    metered: frozenset[str] = frozenset()
+    """Agent tasks: those whose agent reports its usage (a real agent CLI's parser, not
+    `progress`). Only they are held back by the run's budget; shell and demo tasks run on."""
+    max_cost_usd: float = 0.0
+    """The run's budget in US dollars (`[budget]`, `--budget`); 0 = none."""
+    max_tokens: int = 0
+    """The run's budget in tokens; 0 = none."""
+    task_budgets: Mapping[str, float] = field(default_factory=dict)
+    """Each task's own `(budget: $N)` in US dollars, by task id; a task not listed has none."""
+    spent_before_usd: float = 0.0
+    """What earlier sessions of a resumed run spent: it counts against the run's budget."""
+    tokens_before: int = 0
+    """The tokens earlier sessions of a resumed run used."""
 
     def retries_of(self, task_id: str) -> int:
         """How many extra attempts a task may have."""
         return self.retries.get(task_id, self.default_retries)
+
+    def provider_of(self, task_id: str) -> str:
+        """The provider whose rate limits hold a task back: its agent's name unless set."""
+        return self.providers.get(task_id) or self.agents[task_id]
 
     @classmethod
     def from_config(
@@ -71,6 +93,10 @@ class SchedulerSetup:
         seed: int = 0,
     ) -> SchedulerSetup:
         """The setup of a run of `graph` under `config`.
+
+        The run's budget is `config.budget` (`--budget` is applied to the config before);
+        what earlier sessions spent (`spent_before_usd`, `tokens_before`) is the caller's to
+        add on `--resume`, from the store.
 
         Args:
             graph: The validated plan.
@@ -87,6 +113,11 @@ class SchedulerSetup:
             task.id: config.agent_for(task.agent, task.script is not None)
             for task in graph.tasks.values()
         }
+        # A task with no agent ("") never reaches a live run; its key is then "" too.
+        providers = {
+            task_id: (config.agents[agent].provider if agent in config.agents else "") or agent
+            for task_id, agent in agents.items()
+        }
         code_agents = frozenset(
             name for name, agent in config.agents.items() if agent.modifies_code
         )
@@ -96,6 +127,7 @@ class SchedulerSetup:
         return cls(
             agents=agents,
             estimates=estimates,
+            providers=providers,
             slots=slots,
             boost_slots=max(config.pool.emergency_boost, slots),
             strategy=config.pool.strategy,
@@ -103,13 +135,28 @@ class SchedulerSetup:
             compat=config.compat,
             isolated=isolated,
             can_isolate=isolation,
+            # A task's own `retries:`, else its agent's (1 for the agent CLIs), else the pool's.
             retries={
-                task.id: task.retries for task in graph.tasks.values() if task.retries is not None
+                task.id: config.retries_for(agents[task.id], task.retries)
+                for task in graph.tasks.values()
             },
             default_retries=config.conflicts.max_retries,
             retry_delay_s=config.conflicts.retry_delay_s,
+            rate_limit_backoff_s=config.conflicts.rate_limit_backoff_s,
             abort_on_failure=config.conflicts.fallback_mode == "abort",
             memory_per_agent=config.pool.memory_per_agent,
             fail_fast=fail_fast,
             seed=seed,
+            metered=frozenset(
+                task_id
+                for task_id, agent in agents.items()
+                if agent in config.agents and config.agents[agent].parser is not ParserKind.PROGRESS
+            ),
+            max_cost_usd=config.budget.max_cost_usd,
+            max_tokens=config.budget.max_tokens,
+            task_budgets={
+                task.id: task.budget_usd
+                for task in graph.tasks.values()
+                if task.budget_usd is not None
+            },
         )

@@ -29,6 +29,16 @@ from pmtui.scheduling.states import TaskState
 
 
 @dataclass(frozen=True, slots=True)
+class UsageReport:
+    """What a simulated attempt's agent reports having spent, `after_s` into the attempt."""
+
+    after_s: float
+    cost_usd: float | None
+    """The attempt's running total; None: unknown (no price)."""
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatedAttempt:
     """How one simulated attempt goes."""
 
@@ -36,6 +46,8 @@ class SimulatedAttempt:
     outcome: Outcome = Outcome.SUCCEEDED
     exit_code: int | None = 0
     reason: str = ""
+    usage: tuple[UsageReport, ...] = ()
+    """Reported to `Scheduler.spent` while the attempt runs (those at its end, before it)."""
 
 
 AttemptModel = Callable[[Start, int], SimulatedAttempt]
@@ -177,6 +189,10 @@ def simulate(
                 task, now, attempt.outcome, exit_code=attempt.exit_code, reason=attempt.reason
             )
 
+    def report_usage(task: str, index: int, report: UsageReport, now: float) -> None:
+        if open_attempt.get(task) == index:  # the attempt still runs (not stopped)
+            scheduler.spent(task, report.cost_usd, report.tokens, now)
+
     def close_wait(task: str, now: float) -> None:
         since = waiting_since.pop(task, None)
         if since is not None and now > since[0]:
@@ -210,6 +226,9 @@ def simulate(
                         output.alone,
                     )
                 )
+                for report in planned.usage:
+                    after = min(max(report.after_s, 0.0), max(planned.duration_s, 0.0))
+                    at(now + after, partial(report_usage, output.task, len(attempts) - 1, report))
                 at(now + max(planned.duration_s, 0.0), partial(end_attempt, output.task, planned))
             elif isinstance(output, Stop):
                 at(now, partial(end_attempt, output.task, None))

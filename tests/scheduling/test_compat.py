@@ -60,9 +60,9 @@ def test_default_config_has_the_seed_001_matrix() -> None:
     assert CONFIG.compat.exclusive_with_code == frozenset({"release-agent"})
 
 
-def test_default_config_code_agents_are_the_six_seed_ones_and_shell() -> None:
+def test_default_config_code_agents_are_the_six_seed_ones_shell_and_the_presets() -> None:
     code = {name for name, agent in CONFIG.agents.items() if agent.modifies_code}
-    assert code == {*CODE_AGENTS, "shell"}
+    assert code == {*CODE_AGENTS, "shell", "claude", "codex", "gemini", "aider", "opencode"}
 
 
 # --------------------------------------------------------------------------- clusters

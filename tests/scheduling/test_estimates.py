@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from pmtui.config.model import AgentConfig
+from pmtui.config.loader import ConfigSource, load_config
+from pmtui.config.model import AgentConfig, Config
 from pmtui.plan.model import Plan
 from pmtui.plan.parser import parse_plan
 from pmtui.scheduling.estimates import HISTORY_DEPTH, NoHistory, estimate_task, estimate_tasks
@@ -17,7 +18,7 @@ PLAN = """\
 ## Phase 1: Work
 - [ ] 1.1 Own estimate (agent: swebok-engineer) (estimate: 90s)
 - [ ] 1.2 Agent estimate (agent: swebok-engineer)
-- [ ] 1.3 Demo by default
+- [ ] 1.3 Default agent's estimate
 - [ ] 1.4 Shell by default
     ```sh
     make test
@@ -38,6 +39,16 @@ class FakeHistory:
         return list(self.durations.get(task_id, ()))[:limit]
 
 
+def demo_by_default() -> Config:
+    """The defaults with `[pool] default_agent = "demo"`."""
+    config, problems = load_config([ConfigSource("pmtui.toml", '[pool]\ndefault_agent = "demo"\n')])
+    assert config is not None, problems
+    return config
+
+
+DEMO_BY_DEFAULT = demo_by_default()
+
+
 def plan(path: str = "plans/feature.md") -> Plan:
     parsed, problems = parse_plan(PLAN, path)
     assert problems == []
@@ -54,9 +65,22 @@ def test_without_history_or_task_estimate_the_agent_estimate_is_used() -> None:
 
 
 def test_a_task_without_agent_takes_the_default_agents_estimate() -> None:
+    estimates = estimate_tasks(plan(), DEMO_BY_DEFAULT)
+    assert estimates["1.3"] == DEMO_BY_DEFAULT.agents["demo"].estimate_s == 10.0
+    assert estimates["1.4"] == DEMO_BY_DEFAULT.agents["demo"].estimate_s
+
+
+def test_without_default_agent_a_script_task_takes_shells_estimate_and_others_none() -> None:
+    """A task with no agent at all is a `pmtui check` error; its estimate is 0, not a guess."""
     estimates = estimate_tasks(plan(), CONFIG)
-    assert estimates["1.3"] == CONFIG.agents["demo"].estimate_s
+    assert estimates["1.3"] == 0.0
     assert estimates["1.4"] == CONFIG.agents["shell"].estimate_s
+
+
+def test_a_role_bound_to_the_default_agent_takes_the_agents_estimate() -> None:
+    assert (
+        estimate_tasks(plan(), DEMO_BY_DEFAULT)["1.2"] == DEMO_BY_DEFAULT.agents["demo"].estimate_s
+    )
 
 
 def test_decimal_task_estimates_are_seconds() -> None:
@@ -65,10 +89,10 @@ def test_decimal_task_estimates_are_seconds() -> None:
 
 def test_history_median_wins_over_everything() -> None:
     history = FakeHistory({"1.1": [30.0, 10.0, 20.0], "1.2": [7.0]})
-    estimates = estimate_tasks(plan(), CONFIG, history)
+    estimates = estimate_tasks(plan(), DEMO_BY_DEFAULT, history)
     assert estimates["1.1"] == 20.0
     assert estimates["1.2"] == 7.0
-    assert estimates["1.3"] == CONFIG.agents["demo"].estimate_s
+    assert estimates["1.3"] == DEMO_BY_DEFAULT.agents["demo"].estimate_s
 
 
 def test_history_median_of_an_even_count_is_the_mean_of_the_middle_two() -> None:

@@ -18,6 +18,7 @@ from pmtui.scheduling.decisions import (
 from pmtui.scheduling.ladder import (
     MAX_RETRY_DELAY_S,
     FailedAttempt,
+    RateLimitBackoff,
     next_step,
     rate_limit_delay,
     retry_delay,
@@ -105,16 +106,26 @@ def test_the_first_extra_attempt_is_a_plain_retry_even_on_shared_files() -> None
     assert next_step(failure(shared_files=True, can_isolate=True)) is RetryStep.RETRY
 
 
-def test_next_step_is_sequential_only_as_the_last_extra_attempt_after_running_beside_others() -> (
-    None
-):
-    assert next_step(failure(attempts_made=3, ran_beside_others=True)) is RetryStep.SEQUENTIAL
-    assert next_step(failure(attempts_made=2, ran_beside_others=True)) is RetryStep.RETRY
-    assert next_step(failure(attempts_made=3, ran_beside_others=False)) is RetryStep.RETRY
-    assert (
-        next_step(failure(attempts_made=3, ran_beside_others=True, sequential_allowed=False))
-        is RetryStep.RETRY
+def test_next_step_is_sequential_as_the_last_extra_attempt_of_a_shared_files_failure() -> None:
+    shared = {"ran_beside_others": True, "shared_files": True}
+    assert next_step(failure(attempts_made=3, **shared)) is RetryStep.SEQUENTIAL
+    assert next_step(failure(attempts_made=1, attempts_allowed=2, **shared)) is (
+        RetryStep.SEQUENTIAL
     )
+    assert next_step(failure(attempts_made=2, **shared)) is RetryStep.RETRY
+    assert next_step(failure(attempts_made=3, **shared, sequential_allowed=False)) is (
+        RetryStep.RETRY
+    )
+    # A conflict of a task that never ran beside another: running alone changes nothing.
+    assert next_step(failure(attempts_made=3, shared_files=True)) is RetryStep.RETRY
+
+
+def test_next_step_never_makes_an_ordinary_failure_sequential() -> None:
+    for made, allowed in itertools.product(range(1, 5), range(1, 6)):
+        ordinary = failure(
+            attempts_made=made, attempts_allowed=allowed, ran_beside_others=True, can_isolate=True
+        )
+        assert next_step(ordinary) is (RetryStep.RETRY if made < allowed else None)
 
 
 def test_next_step_prefers_sequential_over_partition_on_the_last_extra_attempt() -> None:
@@ -303,12 +314,39 @@ def test_an_already_isolated_task_is_not_partitioned_again() -> None:
 # --------------------------------------------------------------------------- sequential rung
 
 
-def test_sequential_is_the_last_extra_attempt_after_running_beside_others() -> None:
+def test_an_ordinary_failure_beside_others_is_retried_and_never_run_alone() -> None:
     result = simulate(scheduler_of(BESIDE.format(retries=3)), scripted(always_failing("1.1")))
+    assert [notice.step for notice in retrying(result)] == [RetryStep.RETRY] * 3
+    assert not any(start.alone for start in attempts_of(result))
+    assert result.states["1.1"] is TaskState.FAILED
+
+
+SHARED = """
+## Phase 1: Investigate
+- [ ] 1.1 Look (agent: error-handler) (files: src/app.py) (retries: {retries})
+- [ ] 1.2 Test (agent: qa-engineer) (files: src/app.py)
+"""
+"""Cluster mates: they run together on the same file, so a failure involved shared files."""
+
+
+def test_a_shared_files_failure_runs_its_last_extra_attempt_alone() -> None:
+    result = simulate(
+        scheduler_of(SHARED.format(retries=3)),
+        scripted(always_failing("1.1"), durations={"1.2": 100.0}),
+    )
     steps = [notice.step for notice in retrying(result)]
     assert steps == [RetryStep.RETRY, RetryStep.RETRY, RetryStep.SEQUENTIAL]
     assert retrying(result)[-1].delay_s == 0.0
-    assert [start.alone for start in attempts_of(result)] == [False, False, False, True]
+    starts = attempts_of(result)
+    assert [start.alone for start in starts] == [False, False, False, True]
+    assert starts[-1].time == 100.0  # once 1.2, which shared the file, ended
+
+
+def test_a_conflict_beside_others_runs_its_only_extra_attempt_alone() -> None:
+    model = scripted({("1.1", 1): conflict()}, durations={"1.2": 20.0})
+    result = simulate(scheduler_of(BESIDE.format(retries=1)), model)
+    assert [notice.step for notice in retrying(result)] == [RetryStep.SEQUENTIAL]
+    assert [(start.time, start.alone) for start in attempts_of(result)] == [(0, False), (20, True)]
 
 
 def test_the_sequential_rung_drains_the_pool_runs_alone_then_resumes() -> None:
@@ -320,7 +358,7 @@ def test_the_sequential_rung_drains_the_pool_runs_alone_then_resumes() -> None:
     - [ ] 1.4 Queued too (agent: demo)
     """
     scheduler = scheduler_of(text, slots=2, boost_slots=2)
-    model = scripted({("1.1", 1): failing(5)}, durations={"1.2": 30})
+    model = scripted({("1.1", 1): conflict(5)}, durations={"1.2": 30})
     result = simulate(scheduler, model)
     alone = next(a for a in result.attempts if a.alone)
     assert (alone.task, alone.start_s, alone.end_s) == ("1.1", 30, 40)
@@ -516,15 +554,16 @@ def test_a_rate_limited_attempt_is_requeued_without_counting() -> None:
     assert finished(result.outputs)["1.1"].attempt == 1
 
 
-def test_a_rate_limited_agent_backs_off_thirty_then_sixty_seconds() -> None:
+def test_a_rate_limited_provider_backs_off_thirty_then_sixty_seconds() -> None:
     model = scripted({("1.1", 1): rate_limited(), ("1.1", 2): rate_limited()})
     result = simulate(scheduler_of(RATE), model)
     starts = [start.time for start in attempts_of(result)]
     assert starts == [0, 32, 94]
     reasons = [wait.reason for wait in result.waits if wait.task == "1.1"]
+    # An agent with no `provider` is a provider of its own.
     assert reasons == [
-        "rate limit: product-manager backs off for 30s",
-        "rate limit: product-manager backs off for 1m",
+        "rate limited (product-manager): back off 30s",
+        "rate limited (product-manager): back off 1m",
     ]
 
 
@@ -536,7 +575,8 @@ def test_no_task_of_a_backing_off_agent_starts_but_other_agents_do() -> None:
     assert by_task["2.1"] >= 32  # the same agent waits out the back-off
     product_manager = [a.start_s for a in result.attempts if a.agent == "product-manager"]
     assert not any(2 < start < 32 for start in product_manager)
-    assert waiting(result.outputs)["2.1"].startswith("rate limit: product-manager")
+    # Held at 5 s, 27 s before the back-off ends.
+    assert waiting(result.outputs)["2.1"] == "rate limited (product-manager): back off 27s"
 
 
 def test_a_success_resets_the_rate_limit_back_off() -> None:
@@ -550,9 +590,133 @@ def test_a_success_resets_the_rate_limit_back_off() -> None:
     result = simulate(scheduler_of(text), model)
     reasons = [wait.reason for wait in result.waits]
     assert reasons == [
-        "rate limit: product-manager backs off for 30s",
-        "rate limit: product-manager backs off for 30s",
+        "rate limited (product-manager): back off 30s",
+        "rate limited (product-manager): back off 30s",
     ]
+
+
+def test_a_rate_limit_holds_every_agent_of_the_provider_and_no_other() -> None:
+    text = """
+    ## Phase 1: Ask
+    - [ ] 1.1 Ask (agent: product-manager) (retries: 0)
+    - [ ] 1.2 Prepare (agent: babok-agent)
+    ## Phase 2: Follow
+    - [ ] 2.1 Research (agent: ux-researcher) (depends: 1.2)
+    - [ ] 2.2 Review (agent: qa-engineer) (depends: 1.2)
+    """
+    providers = {"1.1": "anthropic", "1.2": "google", "2.1": "anthropic", "2.2": "openai"}
+    model = scripted({("1.1", 1): rate_limited(2)}, durations={"1.2": 5})
+    result = simulate(scheduler_of(text, providers=providers), model)
+    starts = {(a.task, a.attempt): a.start_s for a in result.attempts}
+    assert starts[("2.2", 1)] == 5  # openai: starts as soon as it is ready
+    assert starts[("2.1", 1)] == 32  # another agent of anthropic: waits out the back-off
+    # Requeued without counting: the attempt after the back-off is attempt 1 again.
+    assert [(a.start_s, a.attempt) for a in result.attempts if a.task == "1.1"] == [(0, 1), (32, 1)]
+    assert waiting(result.outputs)["2.1"] == "rate limited (anthropic): back off 27s"
+    assert result.states["1.1"] is TaskState.DONE
+
+
+RESET = """
+## Phase 1: Ask
+- [ ] 1.1 Ask (agent: product-manager)
+- [ ] 1.2 Prepare (agent: babok-agent)
+## Phase 2: Follow
+- [ ] 2.1 Research (agent: ux-researcher) (depends: 1.2)
+- [ ] 2.2 Review (agent: qa-engineer) (depends: 1.2)
+"""
+RESET_PROVIDERS = {"1.1": "anthropic", "1.2": "google", "2.1": "anthropic", "2.2": "openai"}
+
+
+@pytest.mark.parametrize(
+    ("resume_at", "at_two", "at_five"),
+    [(12.0, "10s", "7s"), (900.0, "14m58s", "14m55s")],
+    ids=["sooner-than-30s", "past-the-10-min-cap"],
+)
+def test_a_reported_reset_time_replaces_the_default_back_off(
+    resume_at: float, at_two: str, at_five: str
+) -> None:
+    scheduler = scheduler_of(RESET, providers=RESET_PROVIDERS)
+    assert sorted(started(scheduler.decide(0))) == ["1.1", "1.2"]
+    scheduler.finished("1.1", 2, Outcome.RATE_LIMITED, exit_code=1, resume_at=resume_at)
+    assert waiting(scheduler.decide(2)) == {"1.1": f"rate limited (anthropic): back off {at_two}"}
+    assert scheduler.attempts("1.1") == 0  # requeued without counting
+    assert scheduler.rate_limit("1.1") == RateLimitBackoff("anthropic", resume_at, reported=True)
+    assert scheduler.rate_limit("2.1") == scheduler.rate_limit("1.1")
+    assert scheduler.rate_limit("2.2") is None
+    scheduler.finished("1.2", 5, Outcome.SUCCEEDED)
+    outputs = scheduler.decide(5)
+    assert started(outputs) == ["2.2"]
+    assert waiting(outputs) == {"2.1": f"rate limited (anthropic): back off {at_five}"}
+    assert scheduler.next_wakeup() == resume_at
+    assert started(scheduler.decide(resume_at - 0.5)) == []
+    outputs = scheduler.decide(resume_at)
+    assert sorted(started(outputs)) == ["1.1", "2.1"]
+    assert [s.attempt for s in of_type(outputs, Start) if s.task == "1.1"] == [1]
+    assert scheduler.rate_limits == {}
+
+
+def test_a_later_reset_extends_the_back_off_and_tells_the_tasks_held_by_it() -> None:
+    scheduler = scheduler_of(RESET, providers={**RESET_PROVIDERS, "1.2": "anthropic"})
+    scheduler.decide(0)
+    scheduler.finished("1.1", 2, Outcome.RATE_LIMITED, exit_code=1)  # 30 s: until 32 s
+    scheduler.decide(2)
+    scheduler.finished("1.2", 4, Outcome.RATE_LIMITED, exit_code=1, resume_at=100)
+    assert waiting(scheduler.decide(4)) == {
+        "1.1": "rate limited (anthropic): back off 1m36s",
+        "1.2": "rate limited (anthropic): back off 1m36s",
+    }
+    assert scheduler.next_wakeup() == 100
+    assert started(scheduler.decide(32)) == []
+    assert sorted(started(scheduler.decide(100))) == ["1.1", "1.2"]
+
+
+def test_an_earlier_reset_does_not_shorten_the_back_off() -> None:
+    scheduler = scheduler_of(RESET, providers={**RESET_PROVIDERS, "1.2": "anthropic"})
+    scheduler.decide(0)
+    scheduler.finished("1.1", 2, Outcome.RATE_LIMITED, exit_code=1, resume_at=100)
+    scheduler.decide(2)
+    scheduler.finished("1.2", 4, Outcome.RATE_LIMITED, exit_code=1, resume_at=50)
+    assert waiting(scheduler.decide(4)) == {"1.2": "rate limited (anthropic): back off 1m36s"}
+    assert scheduler.rate_limit("1.2") == RateLimitBackoff("anthropic", 100, reported=True)
+    assert started(scheduler.decide(50)) == []
+    assert sorted(started(scheduler.decide(100))) == ["1.1", "1.2"]
+
+
+def test_a_reset_time_already_past_falls_back_to_the_default_back_off() -> None:
+    scheduler = scheduler_of(RESET, providers=RESET_PROVIDERS)
+    scheduler.decide(0)
+    scheduler.finished("1.1", 2, Outcome.RATE_LIMITED, exit_code=1, resume_at=1)
+    scheduler.decide(2)
+    assert scheduler.rate_limit("1.1") == RateLimitBackoff("anthropic", 32, reported=False)
+
+
+def test_the_run_does_not_end_while_a_task_only_waits_for_a_reset() -> None:
+    scheduler = scheduler_of(ALONE)
+    scheduler.decide(0)
+    scheduler.finished("1.1", 1, Outcome.RATE_LIMITED, exit_code=1, resume_at=1800)
+    for now in (1, 600, 1799):
+        outputs = scheduler.decide(now)
+        assert of_type(outputs, RunFinished) == []
+        assert started(outputs) == []
+        assert not scheduler.finished_run
+        assert scheduler.state("1.1") is TaskState.WAITING
+        assert scheduler.next_wakeup() == 1800  # what the engine sleeps until
+    assert [s.attempt for s in of_type(scheduler.decide(1800), Start)] == [1]
+    scheduler.finished("1.1", 1810, Outcome.SUCCEEDED, exit_code=0)
+    assert of_type(scheduler.decide(1810), RunFinished)[0].status is RunStatus.OK
+
+
+def test_a_success_of_another_agent_of_the_provider_resets_its_streak() -> None:
+    scheduler = scheduler_of(RESET, providers={**RESET_PROVIDERS, "1.2": "anthropic"})
+    scheduler.decide(0)
+    scheduler.finished("1.1", 2, Outcome.RATE_LIMITED, exit_code=1)  # 1st in a row: 30 s
+    scheduler.decide(2)
+    scheduler.finished("1.2", 5, Outcome.SUCCEEDED)  # the same provider got through
+    scheduler.decide(5)
+    scheduler.decide(32)  # 1.1 and 2.1 start
+    scheduler.finished("2.1", 40, Outcome.RATE_LIMITED, exit_code=1)
+    scheduler.decide(40)
+    assert scheduler.rate_limit("2.1") == RateLimitBackoff("anthropic", 70, reported=False)
 
 
 def test_rate_limit_wakeup_is_announced_by_next_wakeup() -> None:
@@ -575,8 +739,11 @@ def test_the_sequential_rung_waits_out_its_agents_rate_limit_back_off() -> None:
     scheduler.decide(0)
     scheduler.finished("1.2", 2, Outcome.RATE_LIMITED, exit_code=1)  # backs off until 32 s
     scheduler.decide(2)
-    scheduler.finished("1.1", 5, Outcome.FAILED, exit_code=1)  # next rung: sequential
+    scheduler.finished("1.1", 5, Outcome.CONFLICT, exit_code=0)  # next rung: sequential
     assert started(scheduler.decide(5)) == []
+    assert scheduler.reason("1.1") == "rate limited (product-manager): back off 27s"
+    outputs = scheduler.decide(32)
+    assert [(start.task, start.alone) for start in of_type(outputs, Start)] == [("1.1", True)]
 
 
 # --------------------------------------------------------------------------- notices

@@ -1,8 +1,9 @@
 """Properties of the scheduler over generated plans, attempt outcomes and commands (hypothesis).
 
 Random valid plans (phases, barriers, explicit depends, priorities, agents under a random
-compatibility matrix, overlapping file sets, done tasks, retries) run in the simulator with
-random durations, failures, conflicts, rate limits and user commands. A recording scheduler
+compatibility matrix and sharing random providers, overlapping file sets, done tasks, retries)
+run in the simulator with random durations, failures, conflicts, rate limits (with or without
+a reported reset time) and user commands. A recording scheduler
 logs every input and output in the order they happened, and a replay checks at every step
 the promises of DESIGN.md §4, each recomputed from the rules rather than from the scheduler.
 
@@ -42,6 +43,7 @@ from pmtui.scheduling.decisions import (
     TaskWaiting,
 )
 from pmtui.scheduling.forecast import forecast
+from pmtui.scheduling.ladder import FailedAttempt, next_step
 from pmtui.scheduling.scheduler import CommandRefused, Scheduler
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.simulator import (
@@ -78,6 +80,11 @@ OUTCOMES = (
 )
 """Rate limits are rarer; each task has at most `MAX_SCRIPTED` scripted attempts."""
 MAX_SCRIPTED = 4
+PROVIDERS = ("", "p1", "p2")
+"""An agent's provider: "" is its own name; two agents drawing `p1` back off together."""
+RESETS = (None, None, -1.0, 5.0, 45.0, 700.0)
+"""How long after a rate limit the reported reset comes: None, none reported; a past one
+(-1 s) is ignored; 700 s is past the 10 min cap, and kept."""
 MEMORY_PER_AGENT = 100
 FAILED_STATES = (TaskState.FAILED, TaskState.CONFLICT)
 
@@ -204,9 +211,12 @@ def setups(draw: st.DrawFn, graph: PlanGraph) -> SchedulerSetup:
     rules, code_agents = draw(compat_rules())
     slots = draw(st.integers(1, 6))
     task_ids = sorted(graph.tasks)
+    agents = {task_id: task.agent or "demo" for task_id, task in graph.tasks.items()}
+    provider_of_agent = {agent: draw(st.sampled_from(PROVIDERS)) for agent in AGENTS}
     return SchedulerSetup(
-        agents={task_id: task.agent or "demo" for task_id, task in graph.tasks.items()},
+        agents=agents,
         estimates={task_id: task.estimate_s or 0.0 for task_id, task in graph.tasks.items()},
+        providers={task_id: provider_of_agent[agent] for task_id, agent in agents.items()},
         slots=slots,
         boost_slots=slots + draw(st.integers(0, 3)),
         strategy=draw(st.sampled_from(list(Strategy))),
@@ -282,6 +292,8 @@ class Scenario:
     commands: tuple[CommandSpec, ...]
     retry_at_once: int = 0
     """How many tasks the user retries the moment they fail for good."""
+    reset_after: float | None = None
+    """A rate-limited agent reports its reset this many seconds later (None: no report)."""
 
 
 @st.composite
@@ -297,7 +309,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         if not task.done
     }
     commands = tuple(draw(st.lists(command_specs, max_size=6)))
-    return Scenario(text, setup, script, commands, draw(st.integers(0, 2)))
+    retry_at_once = draw(st.integers(0, 2))
+    return Scenario(text, setup, script, commands, retry_at_once, draw(st.sampled_from(RESETS)))
 
 
 # --- recording what happened ----------------------------------------------------------------
@@ -313,6 +326,8 @@ class Ended:
     already_final: bool = False
     """A skip or an abort had ended the task: its stop (logged with the next outputs) is
     older than this end, and the outcome is ignored."""
+    resume_at: float | None = None
+    """The reset time a rate-limited agent reported."""
 
 
 @dataclass(frozen=True)
@@ -347,10 +362,17 @@ class RecordingScheduler(Scheduler):
     many times in all: failures rarely leave a window open for a retry at a drawn time.
     """
 
-    def __init__(self, graph: PlanGraph, setup: SchedulerSetup, retry_at_once: int = 0) -> None:
+    def __init__(
+        self,
+        graph: PlanGraph,
+        setup: SchedulerSetup,
+        retry_at_once: int = 0,
+        reset_after: float | None = None,
+    ) -> None:
         super().__init__(graph, setup)
         self.log: list[Entry] = []
         self.retry_at_once = retry_at_once
+        self.reset_after = reset_after
 
     def finished(
         self,
@@ -360,9 +382,15 @@ class RecordingScheduler(Scheduler):
         *,
         exit_code: int | None = None,
         reason: str = "",
+        resume_at: float | None = None,
     ) -> None:
-        self.log.append(Ended(now, task_id, outcome, self.state(task_id).final))
-        super().finished(task_id, now, outcome, exit_code=exit_code, reason=reason)
+        # The simulator reports no reset time: the scenario's stands in for the agent's.
+        if outcome is Outcome.RATE_LIMITED and self.reset_after is not None:
+            resume_at = now + self.reset_after
+        self.log.append(Ended(now, task_id, outcome, self.state(task_id).final, resume_at))
+        super().finished(
+            task_id, now, outcome, exit_code=exit_code, reason=reason, resume_at=resume_at
+        )
         if self.retry_at_once and self.state(task_id) in FAILED_STATES:
             self.retry_at_once -= 1
             with suppress(CommandRefused):
@@ -477,7 +505,9 @@ def cleanup_time(commands: tuple[CommandSpec, ...]) -> float:
 def run_scenario(scenario: Scenario) -> tuple[SimulationResult, list[Entry], PlanGraph]:
     """Simulate the scenario; after the last command, gates open so that the run can end."""
     graph = valid_graph(scenario.plan)
-    scheduler = RecordingScheduler(graph, scenario.setup, scenario.retry_at_once)
+    scheduler = RecordingScheduler(
+        graph, scenario.setup, scenario.retry_at_once, scenario.reset_after
+    )
     end = cleanup_time(scenario.commands)
     commands = [
         (spec.time + RETRY_EVERY_S * repeat, apply_command(spec))
@@ -517,7 +547,7 @@ WAIT_REASONS = (
     "memory:",
     "cpu:",
     "paused",
-    "rate limit:",
+    "rate limited (",
     "sequential:",
     "dependency ",
 )
@@ -533,6 +563,13 @@ def retry_backoff_range(extra_attempt: int, first_delay_s: float) -> tuple[float
 def rate_limit_backoff(times_in_a_row: int) -> float:
     """From 30 s, doubling, capped at 10 min."""
     return min(30.0 * 2.0 ** (times_in_a_row - 1), 600.0)
+
+
+def rate_limit_until(ended: Ended, times_in_a_row: int) -> float:
+    """The reported reset when still to come (even past the cap), else the back-off."""
+    if ended.resume_at is not None and ended.resume_at > ended.time:
+        return ended.resume_at
+    return ended.time + rate_limit_backoff(times_in_a_row)
 
 
 @dataclass
@@ -564,8 +601,9 @@ class Replay:
     not_before: dict[str, float] = field(default_factory=dict)
     """Back-offs: a retrying task starts no sooner than this."""
     rate_limits: Counter[str] = field(default_factory=Counter)
-    """Rate limits in a row, per agent."""
-    agent_not_before: dict[str, float] = field(default_factory=dict)
+    """Rate limits in a row, per provider."""
+    provider_not_before: dict[str, float] = field(default_factory=dict)
+    """Back-offs after rate limits: no task of the provider starts sooner than this."""
     skipped_by_user: set[str] = field(default_factory=set)
     manual_boost: bool = False
     paused: bool = False
@@ -633,8 +671,9 @@ class Replay:
         assert not waiting_for, f"{task_id} started before {waiting_for} were done"
         assert start.agent == setup.agents[task_id]
         assert start.time >= self.not_before.pop(task_id, 0.0) - 1e-9, f"{start} in its back-off"
-        backoff = self.agent_not_before.get(start.agent, 0.0)
-        assert start.time >= backoff - 1e-9, f"{start} while rate-limited until {backoff}"
+        provider = setup.providers.get(task_id) or start.agent
+        backoff = self.provider_not_before.get(provider, 0.0)
+        assert start.time >= backoff - 1e-9, f"{start} while {provider} backs off till {backoff}"
         assert 1 <= start.slot <= setup.boost_slots, start
         holders = {other.slot: other.task for other in self.running.values()}
         assert start.slot not in holders, f"{task_id} on slot {start.slot} of {holders}"
@@ -692,17 +731,19 @@ class Replay:
             return
         assert task_id not in self.stopped, f"{task_id} ended on its own after its stop"
         self.last_end[task_id] = (ended.outcome, start.isolated)
+        provider = self.setup.providers.get(task_id) or start.agent
         if ended.outcome is Outcome.RATE_LIMITED:
             self.counted[task_id] -= 1  # requeued without counting, on the same rung
-            self.rate_limits[start.agent] += 1
-            until = ended.time + rate_limit_backoff(self.rate_limits[start.agent])
-            self.agent_not_before[start.agent] = max(
-                self.agent_not_before.get(start.agent, 0.0), until
+            self.rate_limits[provider] += 1
+            until = rate_limit_until(ended, self.rate_limits[provider])
+            # A later end replaces the back-off; an earlier one does not shorten it.
+            self.provider_not_before[provider] = max(
+                self.provider_not_before.get(provider, 0.0), until
             )
             return
         self.next_step.pop(task_id, None)
         if ended.outcome is Outcome.SUCCEEDED:
-            self.rate_limits[start.agent] = 0
+            self.rate_limits[provider] = 0
 
     def retrying(self, retrying: TaskRetrying) -> None:
         """The ladder's choice, from the words of DESIGN.md §4."""
@@ -714,15 +755,12 @@ class Replay:
         outcome, isolated = self.last_end[task_id]
         assert outcome in (Outcome.FAILED, Outcome.CONFLICT), retrying
         # The ladder climbs: a plain retry first, as a failure may be passing; a worktree
-        # from the second extra attempt on when files were shared; alone as the last resort.
-        if made + 1 == allowed and task_id in self.beside and not setup.abort_on_failure:
+        # from the second extra attempt on when files were shared; alone as the last resort,
+        # only for a failure over shared files or a conflict (never an ordinary one).
+        shared = task_id in self.shared or outcome is Outcome.CONFLICT
+        if made + 1 == allowed and shared and task_id in self.beside and not setup.abort_on_failure:
             expected = RetryStep.SEQUENTIAL
-        elif (
-            made >= 2
-            and (task_id in self.shared or outcome is Outcome.CONFLICT)
-            and setup.can_isolate
-            and not isolated
-        ):
+        elif made >= 2 and shared and setup.can_isolate and not isolated:
             expected = RetryStep.PARTITION
         else:
             expected = RetryStep.RETRY
@@ -901,10 +939,26 @@ CPU_SATURATED_WITH_NOTHING_RUNNING = Scenario(
 RATE_LIMIT_ON_THE_SEQUENTIAL_RUNG = Scenario(
     TWO_BY_TWO,
     setup_of(TWO_BY_TWO, slots=2, default_retries=1),
-    {"t1": ((0.5, Outcome.FAILED), (0.5, Outcome.RATE_LIMITED))},
+    {"t1": ((0.5, Outcome.CONFLICT), (0.5, Outcome.RATE_LIMITED))},
     (),
 )
-"""t1 fails beside t0, so its last attempt runs alone; it is rate-limited: demo backs off 30 s."""
+"""t1 conflicts beside t0, so its last attempt runs alone; it is rate-limited: demo backs off
+30 s."""
+
+ONE_PROVIDER_TWO_AGENTS = Scenario(
+    TWO_BY_TWO,
+    setup_of(
+        TWO_BY_TWO,
+        slots=1,
+        agents={"t0": "alpha", "t1": "beta", "t2": "gamma", "t3": "delta"},
+        providers={"t0": "p1", "t1": "p1", "t2": "p2", "t3": ""},
+    ),
+    {"t0": ((1.0, Outcome.RATE_LIMITED),), "t1": ((0.5, Outcome.RATE_LIMITED),)},
+    (),
+    reset_after=700.0,
+)
+"""t0 (alpha) is rate-limited at 1 s and reports its reset 700 s later, past the 10 min cap:
+t1 (beta, the same provider) must not start before 701 s."""
 
 LAST_ATTEMPT_FAILS = Scenario(
     TWO_BY_TWO, setup_of(TWO_BY_TWO, default_retries=0), {"t0": ((1.0, Outcome.FAILED),)}, ()
@@ -922,10 +976,10 @@ THREE_AT_ONCE = """\
 SKIPPED_WHILE_RUNNING_ALONE = Scenario(
     THREE_AT_ONCE,
     setup_of(THREE_AT_ONCE, slots=2, default_retries=1, strategy=Strategy.FIFO),
-    {"t1": ((0.0, Outcome.FAILED),)},
+    {"t1": ((0.0, Outcome.CONFLICT),)},
     (CommandSpec(1.5, "skip", 0),),
 )
-"""t1 fails beside t0, so it runs alone from 1 s; skipped at 1.5 s, its process is stopped,
+"""t1 conflicts beside t0, so it runs alone from 1 s; skipped at 1.5 s, its process is stopped,
 but until its end is reported it still runs: t2 must not start beside it."""
 
 DONE_TASK_IN_A_SEQUENTIAL_PHASE = """\
@@ -961,6 +1015,7 @@ def replay_run(scenario: Scenario) -> Replay:
 @example(RATE_LIMIT_ON_THE_SEQUENTIAL_RUNG)
 @example(LAST_ATTEMPT_FAILS)
 @example(SKIPPED_WHILE_RUNNING_ALONE)
+@example(ONE_PROVIDER_TWO_AGENTS)
 def test_every_step_of_a_random_run_keeps_the_scheduling_rules(scenario: Scenario) -> None:
     replay_run(scenario)
 
@@ -1020,3 +1075,44 @@ def test_forecast_without_failures_ends_done_and_no_sooner_than_its_bounds(
         assert result.makespan_s >= result.sequential_s / setup.slots - 1e-9
     # The forecast's own bound allows for critical tasks in boost slots.
     assert result.makespan_s >= result.lower_bound_s - 1e-9
+
+
+failed_attempts = st.builds(
+    FailedAttempt,
+    attempts_made=st.integers(1, 6),
+    attempts_allowed=st.integers(1, 6),
+    ran_beside_others=st.booleans(),
+    shared_files=st.booleans(),
+    isolated=st.booleans(),
+    can_isolate=st.booleans(),
+    sequential_allowed=st.booleans(),
+)
+
+
+@PROPERTY_SETTINGS
+@given(failed_attempts)
+def test_an_ordinary_failure_never_goes_sequential(failure: FailedAttempt) -> None:
+    ordinary = FailedAttempt(
+        failure.attempts_made,
+        failure.attempts_allowed,
+        failure.ran_beside_others,
+        False,
+        failure.isolated,
+        failure.can_isolate,
+        failure.sequential_allowed,
+    )
+    assert next_step(ordinary) is not RetryStep.SEQUENTIAL
+
+
+@PROPERTY_SETTINGS
+@given(failed_attempts)
+def test_the_last_extra_attempt_after_a_shared_files_failure_beside_others_is_sequential(
+    failure: FailedAttempt,
+) -> None:
+    step = next_step(failure)
+    last = failure.attempts_made + 1 == failure.attempts_allowed
+    if last and failure.shared_files and failure.ran_beside_others and failure.sequential_allowed:
+        assert step is RetryStep.SEQUENTIAL
+    elif step is RetryStep.SEQUENTIAL:
+        raise AssertionError(f"{failure} went sequential")
+    assert (step is None) == (failure.attempts_made >= failure.attempts_allowed)

@@ -5,8 +5,11 @@ Time is virtual: each call says when it happens (DESIGN.md §4, §8).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from pmtui.config.loader import ConfigSource, load_config
 from pmtui.config.model import Strategy
 from pmtui.scheduling.decisions import (
     BoostChanged,
@@ -199,7 +202,7 @@ def test_a_resume_does_not_repeat_the_wait_of_a_task_held_by_a_rate_limit() -> N
     scheduler.resume(2)
     assert [w.task for w in of_type(scheduler.decide(2), TaskWaiting)] == []
     assert scheduler.state("1.1") is TaskState.WAITING
-    assert scheduler.reason("1.1").startswith("rate limit: product-manager ")
+    assert scheduler.reason("1.1") == "rate limited (product-manager): back off 30s"
 
 
 def test_manual_boost_refused_when_emergency_boost_equals_slots() -> None:
@@ -218,8 +221,12 @@ def test_no_emergency_boost_when_emergency_boost_equals_slots() -> None:
 # --------------------------------------------------------------------------- memory and CPU
 
 
+# These tests give each agent 256MB (the default is 4GB, DESIGN.md §3) to keep the numbers small.
+AGENT_MB = 256 * MB
+
+
 def test_low_memory_holds_new_starts_with_a_memory_reason() -> None:
-    scheduler = scheduler_of(wide(4))
+    scheduler = scheduler_of(wide(4), memory_per_agent=AGENT_MB)
     scheduler.memory_available(600 * MB, 0)
     scheduler.decide(0)  # two start (600 → 344 → 88 MB left)
     scheduler.memory_available(100 * MB, 1)
@@ -231,7 +238,7 @@ def test_low_memory_holds_new_starts_with_a_memory_reason() -> None:
 
 
 def test_memory_below_one_agent_starts_only_one_task_when_none_runs() -> None:
-    scheduler = scheduler_of(wide(4))
+    scheduler = scheduler_of(wide(4), memory_per_agent=AGENT_MB)
     scheduler.memory_available(100 * MB, 0)
     outputs = scheduler.decide(0)
     assert started(outputs) == ["1.1"]
@@ -240,7 +247,7 @@ def test_memory_below_one_agent_starts_only_one_task_when_none_runs() -> None:
 
 
 def test_more_memory_lets_tasks_start_and_each_start_uses_up_the_budget() -> None:
-    scheduler = scheduler_of(wide(6))
+    scheduler = scheduler_of(wide(6), memory_per_agent=AGENT_MB)
     scheduler.memory_available(100 * MB, 0)
     scheduler.decide(0)
     scheduler.memory_available(600 * MB, 1)
@@ -256,7 +263,7 @@ def test_more_memory_lets_tasks_start_and_each_start_uses_up_the_budget() -> Non
 def test_a_started_task_that_ended_gives_its_budget_back_before_the_next_reading() -> None:
     # Short tasks start and end many times a second: only the ones still running count
     # against a reading, or a long run of them would fall to one at a time.
-    scheduler = scheduler_of(wide(8))
+    scheduler = scheduler_of(wide(8), memory_per_agent=AGENT_MB)
     scheduler.memory_available(600 * MB, 0)
     assert started(scheduler.decide(0)) == ["1.1", "1.2"]
     for now in (1, 2, 3):
@@ -267,7 +274,7 @@ def test_a_started_task_that_ended_gives_its_budget_back_before_the_next_reading
 
 
 def test_an_unknown_memory_reading_lifts_the_gate() -> None:
-    scheduler = scheduler_of(wide(6))
+    scheduler = scheduler_of(wide(6), memory_per_agent=AGENT_MB)
     scheduler.memory_available(100 * MB, 0)
     scheduler.decide(0)
     scheduler.memory_available(None, 1)
@@ -663,7 +670,10 @@ def test_never_started_skipped_tasks_report_attempt_zero_and_no_duration() -> No
             0,
             0.0,
         )
-    assert (ends["1.2"].attempt, ends["1.2"].exit_code, ends["1.2"].duration_s) == (2, 1, 10.0)
+    # (Its last attempt starts after a jittered back-off: its duration is 10 s give or take
+    # floating point.)
+    assert (ends["1.2"].attempt, ends["1.2"].exit_code) == (2, 1)
+    assert ends["1.2"].duration_s == pytest.approx(10.0)
 
 
 def test_run_finished_counts_every_final_state() -> None:
@@ -747,16 +757,50 @@ def test_setup_from_config_reads_agents_retries_and_the_seed_defaults() -> None:
         "1.1": "swebok-engineer",
         "1.2": "qa-engineer",
         "1.3": "shell",
-        "1.4": "demo",
+        "1.4": "",  # no agent, no script, no default_agent: `pmtui check` reports it
     }
     assert (setup.slots, setup.boost_slots, setup.default_retries) == (5, 8, 3)
     assert setup.retries_of("1.1") == 1
     assert setup.retries_of("1.2") == 3
     assert setup.retry_delay_s == 1.0
-    assert setup.memory_per_agent == 256_000_000
+    assert setup.memory_per_agent == 4_000_000_000
     assert not setup.abort_on_failure
     assert setup.isolated == frozenset()
     assert not setup.can_isolate
+
+
+PROVIDER_PLAN = """
+## Phase 1: Mixed
+- [ ] 1.1 Build (agent: claude)
+- [ ] 1.2 Review (agent: codex)
+- [ ] 1.3 Plan (agent: product-manager)
+- [ ] 1.4 Show (agent: demo)
+- [ ] 1.5 Think
+"""
+
+
+def test_setup_from_config_keys_rate_limits_by_the_agents_provider() -> None:
+    graph = graph_of(PROVIDER_PLAN)
+    source = ConfigSource("pmtui.toml", '[pool]\ndefault_agent = "claude"\n')
+    config, problems = load_config([source])
+    assert config is not None, problems
+    setup = SchedulerSetup.from_config(graph, config, estimates={})
+    assert dict(setup.providers) == {
+        "1.1": "anthropic",
+        "1.2": "openai",
+        "1.3": "anthropic",  # a role run by Claude Code shares its limits
+        "1.4": "demo",  # no provider set: a provider of its own
+        "1.5": "anthropic",  # the default agent
+    }
+    assert [setup.provider_of(task) for task in ("1.1", "1.4")] == ["anthropic", "demo"]
+
+
+def test_a_task_without_an_agent_is_its_own_provider_key_and_does_not_crash() -> None:
+    graph = graph_of(PROVIDER_PLAN)
+    setup = SchedulerSetup.from_config(graph, CONFIG, estimates={})
+    assert setup.provider_of("1.5") == setup.agents["1.5"]
+    # Built by hand without providers: each task's agent is its provider.
+    assert replace(setup, providers={}).provider_of("1.2") == "codex"
 
 
 def test_setup_with_isolation_isolates_only_code_modifying_tasks() -> None:
