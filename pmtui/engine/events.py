@@ -153,6 +153,27 @@ class MergeFinished:
 
 @dataclass(frozen=True, slots=True)
 class TaskUsage:
+    """What a real agent reported using so far in this attempt: tokens and cost.
+
+    The figures are the attempt's totals up to now (a later event replaces an earlier one of
+    the same attempt). `cost_usd` is what the agent reported, else priced from `[prices]` by
+    model; None when neither says.
+    """
+
+    name: ClassVar[str] = "task_usage"
+    time: float
+    task: str
+    attempt: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cost_usd: float | None
+    turns: int | None
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResources:
     """One running task's process group at a resource sample."""
 
     task: str
@@ -177,7 +198,7 @@ class ResourcesSampled:
     """The machine's CPU use, percent of all cores."""
     cpu_saturated: bool
     """No new task starts while true (DESIGN.md §3, `cpu_per_agent`)."""
-    tasks: tuple[TaskUsage, ...]
+    tasks: tuple[TaskResources, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +233,7 @@ Event = (
     | TaskStarted
     | TaskProgress
     | TaskRetrying
+    | TaskUsage
     | TaskFinished
     | BoostChanged
     | Paused
@@ -228,6 +250,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     TaskStarted,
     TaskProgress,
     TaskRetrying,
+    TaskUsage,
     TaskFinished,
     BoostChanged,
     Paused,

@@ -195,8 +195,14 @@ class GitIsolation:
 
     # ------------------------------------------------------------------ an attempt
 
-    async def prepare(self, task_id: str, attempt: int, run_step: StepRunner) -> None:
-        """Make the task's worktree ready for `attempt`.
+    async def prepare(
+        self, task_id: str, attempt: int, run_step: StepRunner, *, keep: bool = False
+    ) -> bool:
+        """Make the task's worktree ready for `attempt`; with `keep`, the earlier attempt's
+        worktree is kept as it is, when there is one (its agent session goes on there).
+
+        Returns:
+            Whether the earlier attempt's worktree was kept.
 
         Raises:
             PrepareFailed: With the reason the attempt fails for.
@@ -207,7 +213,13 @@ class GitIsolation:
             base = await anyio.to_thread.run_sync(integration.head)
             prepared = await anyio.to_thread.run_sync(
                 lambda: prepare_worktree(
-                    self.root, self.run_id, task_id, base, attempt=attempt, title=task.title
+                    self.root,
+                    self.run_id,
+                    task_id,
+                    base,
+                    attempt=attempt,
+                    title=task.title,
+                    keep=keep,
                 )
             )
             if self.settings.copy_files:
@@ -216,11 +228,14 @@ class GitIsolation:
             raise PrepareFailed(f"exit 126: cannot prepare the worktree: {error}") from None
         if prepared.kept:
             self._log(task_id, f"pmtui: the work of the earlier attempt is kept as {prepared.kept}")
+        if prepared.continued:
+            self._log(task_id, "pmtui: the earlier attempt's worktree is kept as it was")
         if prepared.created and self.settings.setup:
             header = f"==== pmtui: [isolation] setup of {prepared.worktree.path} ===="
             result = await run_step(self.settings.setup, self.workdir(task_id), header)
             if not result.ok:
                 raise PrepareFailed(f"{result.reason} ([isolation] setup failed)")
+        return prepared.continued
 
     def _copy_files(self, worktree: Path) -> None:
         """`[isolation] copy_files`: each file the globs match in the main checkout."""

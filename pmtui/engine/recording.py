@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from pmtui.store.db import MERGE_LANDED, MergeRecord, Store, StoreError
+from pmtui.store.db import MERGE_LANDED, AttemptUsage, MergeRecord, Store, StoreError
 
 ABORTED = "aborted"
 
@@ -92,11 +92,12 @@ class RunRecorder:
         exit_code: int | None,
         reason: str,
         peak_rss: int | None,
+        interrupted: bool = False,
     ) -> None:
-        """An attempt's process group is gone."""
+        """An attempt's process group is gone (`interrupted`: pmtui ended it)."""
         self._write(
             lambda: self.store.attempt_ended(
-                self.run_id, task_id, number, ended_at, exit_code, reason, peak_rss
+                self.run_id, task_id, number, ended_at, exit_code, reason, peak_rss, interrupted
             )
         )
 
@@ -109,6 +110,18 @@ class RunRecorder:
             lambda: self.store.attempt_regrouped(self.run_id, task_id, number, pgid, create_time)
         )
         self.flush()
+
+    def attempt_agent(
+        self, task_id: str, number: int, agent: str, session_id: str | None
+    ) -> None:
+        """Save the agent an attempt runs, and the session it opened once it says."""
+        self._write(
+            lambda: self.store.attempt_agent(self.run_id, task_id, number, agent, session_id)
+        )
+
+    def attempt_usage(self, task_id: str, number: int, usage: AttemptUsage) -> None:
+        """Save the tokens and cost an attempt used so far."""
+        self._write(lambda: self.store.attempt_usage(self.run_id, task_id, number, usage))
 
     def merge(self, merge: MergeRecord) -> None:
         """A merge's journal entry, committed at once: it must survive a `kill -9`."""

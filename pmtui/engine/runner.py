@@ -18,6 +18,8 @@ its dependents only once its merge landed.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import math
 import re
 import signal
@@ -33,6 +35,23 @@ import anyio.abc
 import anyio.to_thread
 import psutil
 
+from pmtui.agents.launch import build_launch
+from pmtui.agents.parsers import make_parser
+from pmtui.agents.parsers.base import OutputParser, ProgressParser, parse_progress_line
+from pmtui.agents.signals import (
+    Activity,
+    AgentOutcome,
+    Progress,
+    RateLimited,
+    RateLimitKind,
+    Retrying,
+    SessionStarted,
+    Signal,
+    Usage,
+    Verdict,
+)
+from pmtui.config.model import AgentConfig
+from pmtui.config.prices import price_usage
 from pmtui.engine.control import RunControl
 from pmtui.engine.events import (
     Event,
@@ -40,6 +59,7 @@ from pmtui.engine.events import (
     RunFinished,
     RunStarted,
     TaskProgress,
+    TaskResources,
     TaskUsage,
     from_notice,
 )
@@ -49,18 +69,19 @@ from pmtui.engine.process import (
     AttemptResult,
     AttemptSpec,
     StopRequest,
-    parse_progress,
     render_argv,
     run_attempt,
 )
 from pmtui.engine.recording import RunRecorder
 from pmtui.engine.resources import GroupSampler, machine_sample, over_cpu, over_memory
-from pmtui.project import Project
+from pmtui.engine.usage import UsageTally, session_total
+from pmtui.project import DEMO_MODULE, Project
 from pmtui.scheduling import decisions
-from pmtui.scheduling.decisions import Outcome
+from pmtui.scheduling.decisions import Outcome, WaitKind
 from pmtui.scheduling.scheduler import CommandRefused, Scheduler
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState
+from pmtui.store.db import AttemptRecord, AttemptUsage
 from pmtui.vcs.strategies import Strategy
 
 if TYPE_CHECKING:  # the git modules load only for a run with worktrees
@@ -76,9 +97,75 @@ tasks (which saturate the CPU for a moment by spawning) must not throttle itself
 ESTIMATED_CAP = 99.0
 """An estimated bar never reaches 100 % (DESIGN.md §5): only the task's end does."""
 
-DEMO_MODULE = "pmtui.agents.demo"
+RETRIES_BEFORE_REQUEUE = 2
+"""An agent that says it is retrying a rate-limited request this many times is stopped and
+requeued: pmtui owns the back-off (and every agent of the provider waits with it), instead
+of the CLI retrying on its own for minutes (Gemini CLI: ten times over ~5 minutes)."""
+
+RATE_LIMIT_STATUSES = frozenset({429, 503, 529})
 
 __all__ = ["CommandRefused", "Continuation", "RunControl", "run_plan"]
+
+
+def end_escaped(processes: Iterable[psutil.Process]) -> None:
+    """Kill what an attempt started in sessions of its own (killing its group missed them);
+    psutil checks each pid is still that process."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def seconds_until(hour: int, minute: int, now: datetime.datetime | None = None) -> float:
+    """Seconds from `now` (local time) to the next `hour:minute` — tomorrow's when today's
+    has passed (an agent's "try again at 1:00 AM")."""
+    now = now or datetime.datetime.now().astimezone()
+    target = now.replace(hour=hour % 24, minute=minute % 60, second=0, microsecond=0)
+    if target <= now:
+        target += datetime.timedelta(days=1)
+    return (target - now).total_seconds()
+
+
+RESUME_NOTE = (
+    "(pmtui: your previous attempt at this task was interrupted. The files you changed are "
+    "still here. Continue the task from where you stopped, and finish it.)"
+)
+"""Put before the task's prompt when an attempt continues an interrupted session."""
+
+
+@dataclass(frozen=True, slots=True)
+class LastSession:
+    """The agent session a task's last attempt opened: what the next attempt may continue."""
+
+    agent: str
+    session_id: str
+    interrupted: bool
+    """pmtui ended the attempt (abort, timeout, rate limit, its own death): continue it."""
+    total: AttemptUsage
+    """The session's usage over all its attempts (Codex reports running totals)."""
+
+
+def last_sessions(attempts: Iterable[AttemptRecord]) -> dict[str, LastSession]:
+    """Per task, the session of its last attempt (in start order), if that one opened one.
+
+    An attempt whose end was never recorded (pmtui died) counts as interrupted.
+    """
+    last: dict[str, AttemptRecord] = {}
+    totals: dict[str, AttemptUsage] = {}
+    for attempt in attempts:
+        last[attempt.task_id] = attempt
+        if attempt.session_id is not None:
+            own = attempt.usage or AttemptUsage()
+            totals[attempt.session_id] = session_total(totals.get(attempt.session_id), own)
+    return {
+        task: LastSession(
+            attempt.agent,
+            attempt.session_id,
+            attempt.interrupted or attempt.ended_at is None,
+            totals[attempt.session_id],
+        )
+        for task, attempt in last.items()
+        if attempt.session_id is not None
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +178,12 @@ class Continuation:
     """Attempts per task so far: the next one is numbered on from there."""
     numbers: Mapping[str, int] = field(default_factory=dict)
     """The highest attempt number recorded per task (store rows stay unique)."""
+    sessions: Mapping[str, LastSession] = field(default_factory=dict)
+    """The agent session of each task's last attempt, to continue it."""
+    spent_usd: float = 0.0
+    """What the run's earlier sessions cost (known costs only): counts for its budget."""
+    tokens: int = 0
+    """The tokens the run's earlier sessions used."""
 
 
 @dataclass
@@ -116,6 +209,24 @@ class _Attempt:
     """Seconds spent stopped by a hard pause (they count neither for the timeout nor for
     the estimated bar)."""
     paused_since: float | None = None
+    parser: OutputParser = field(default_factory=ProgressParser)
+    """Reads this attempt's output (the agent's own format)."""
+    agent: str = ""
+    session_id: str | None = None
+    """The agent's session, once it said (kept to resume it)."""
+    usage: UsageTally = field(default_factory=UsageTally)
+    activity: str = ""
+    """What the agent said it is doing last (the monitor's message)."""
+    rate_limit: RateLimited | None = None
+    """The rate limit that ended (or will end) this attempt."""
+    retries_seen: int = 0
+    resuming: LastSession | None = None
+    """The session this attempt continues (None: a fresh session)."""
+    model: str = ""
+    """The model the agent was told to use (`model =`), for agents whose output names none."""
+    shown_root: str = ""
+    """The attempt's folder with a trailing `/`: cut from the paths agents print, so the
+    monitor shows `src/auth.py`, not the worktree's long path."""
 
     def active_s(self, now: float) -> float:
         """Seconds it has been able to run."""
@@ -153,6 +264,7 @@ class _LiveRun:
         recorder: RunRecorder | None,
         numbers: Mapping[str, int],
         agent_env: Mapping[str, str],
+        sessions: Mapping[str, LastSession] | None = None,
         adopt_orphans: bool = False,
         isolation: GitIsolation | None = None,
     ) -> None:
@@ -167,6 +279,8 @@ class _LiveRun:
         self.tick_s = tick_s
         self.recorder = recorder
         self.numbers = dict(numbers)
+        self.sessions: dict[str, LastSession] = dict(sessions or {})
+        """The session of each task's last attempt (what its next attempt may continue)."""
         self.agent_env = dict(agent_env)
         self.adopt_orphans = adopt_orphans
         self.adopted: set[int] = set()
@@ -293,6 +407,8 @@ class _LiveRun:
                 running = self.attempts.get(output.task)
                 if running is not None:
                     running.stop.set(output.reason)
+            if isinstance(output, decisions.TaskWaiting) and output.kind is WaitKind.RATE_LIMIT:
+                output = self.until_wall_clock(output)
             event = from_notice(output, workdir_of=self.workdir_of(output))
             task_id = getattr(output, "task", None)
             if task_id is not None:
@@ -302,6 +418,19 @@ class _LiveRun:
                 self.finished_event = event
             elif event is not None:
                 self.emit(event)
+
+    def until_wall_clock(self, waiting: decisions.TaskWaiting) -> decisions.TaskWaiting:
+        """A rate-limit wait told as the time of day it ends: `rate limited (anthropic) until
+        14:05` (the scheduler, which reads no clock, can only say how long it backs off)."""
+        backoff = self.scheduler.rate_limit(waiting.task)
+        if backoff is None:
+            return waiting
+        left = max(0.0, backoff.until - self.now())
+        ends = time.localtime(time.time() + left)
+        shown = time.strftime("%H:%M" if left >= 60 else "%H:%M:%S", ends)
+        said = " (the reset time it reported)" if backoff.reported else ""
+        reason = f"rate limited ({backoff.provider}) until {shown}{said}"
+        return replace(waiting, reason=reason)
 
     def workdir_of(self, output: decisions.Output) -> Callable[[str], str]:
         isolated = isinstance(output, decisions.Start) and output.isolated
@@ -332,9 +461,28 @@ class _LiveRun:
             self.now(),
             self.setup.estimates.get(start.task, 0.0),
         )
+        agent = self.config.agents.get(start.agent)
+        if agent is not None:
+            record.parser = make_parser(agent.parser)
+            record.model = agent.model
+            record.resuming = self.resumable(start.task, agent)
+            if record.resuming is not None:
+                record.usage = UsageTally(record.resuming.total)
+        record.agent = start.agent
         self.attempts[start.task] = record
         assert self.tasks is not None
         self.tasks.start_soon(self.attempt, start, record)
+
+    def resumable(self, task_id: str, agent: AgentConfig) -> LastSession | None:
+        """The session the task's next attempt continues: its last attempt's, when that was
+        interrupted (or failed, with `resume_on_failure`) and ran the same agent, which can
+        resume (`resume` arguments)."""
+        previous = self.sessions.get(task_id)
+        if previous is None or not agent.resume or previous.agent != agent.name:
+            return None
+        if previous.interrupted or agent.resume_on_failure:
+            return previous
+        return None
 
     async def attempt(self, start: decisions.Start, record: _Attempt) -> None:
         isolation = self.isolation if start.isolated else None
@@ -343,7 +491,14 @@ class _LiveRun:
             from pmtui.engine.isolation import PrepareFailed, Stopped
 
             try:
-                await isolation.prepare(start.task, record.number, self.step_runner(start, record))
+                kept = await isolation.prepare(
+                    start.task,
+                    record.number,
+                    self.step_runner(start, record),
+                    keep=record.resuming is not None,
+                )
+                if not kept and record.resuming is not None:  # its worktree is gone
+                    record.resuming, record.usage = None, UsageTally()
             except PrepareFailed as error:
                 self.report(record, Outcome.FAILED, None, str(error))
                 return
@@ -351,6 +506,7 @@ class _LiveRun:
                 reason = f"exit 126: pmtui could not prepare its worktree: {error!r}"
                 self.report(record, Outcome.FAILED, None, reason)
                 return
+        record.shown_root = str(cwd).rstrip("/") + "/"
         try:
             spec = self.prepare(start, record, cwd)
         except (OSError, ValueError) as error:
@@ -368,7 +524,9 @@ class _LiveRun:
             reason = f"exit 126: pmtui could not run it: {type(error).__name__}: {error}"
             self.report(record, Outcome.FAILED, None, reason)
             return
-        if isolation is not None and result.ok and not record.rate_limited:
+        verdict = record.parser.finish(result.exit_code, result.killed)
+        outcome, reason = self.judge(record, result, verdict)
+        if isolation is not None and outcome is Outcome.SUCCEEDED:
             record.reported_progress = True  # its bar is full: the merge queue's turn
             try:
                 landing = await isolation.land(
@@ -383,12 +541,46 @@ class _LiveRun:
                 return
             self.report(record, landing.outcome, None, landing.reason, exit_code=result.exit_code)
             return
-        self.report(record, Outcome.RATE_LIMITED if record.rate_limited else None, result)
+        resume_at = None
+        if outcome is Outcome.RATE_LIMITED and record.rate_limit is not None:
+            resume_at = self.reset_time(record.rate_limit)
+        self.report(record, outcome, result, reason, resume_at=resume_at)
+
+    def judge(
+        self, record: _Attempt, result: AttemptResult, verdict: Verdict
+    ) -> tuple[Outcome, str]:
+        """How an attempt ended: the agent's own word (its parser) over the exit code alone.
+
+        Returns the outcome and its reason ("" keeps the process's: `exit 1`, `timeout…`).
+        """
+        if record.rate_limited:  # pmtui stopped it: its rate_limit_pattern, or retries
+            return Outcome.RATE_LIMITED, ""
+        if verdict.outcome is AgentOutcome.RATE_LIMITED:
+            record.rate_limit = verdict.rate_limit or record.rate_limit
+            return Outcome.RATE_LIMITED, verdict.reason
+        if result.killed:
+            return Outcome.FAILED, ""
+        if verdict.outcome is AgentOutcome.FAILED:
+            return Outcome.FAILED, verdict.reason
+        return Outcome.SUCCEEDED, ""
+
+    def reset_time(self, limit: RateLimited) -> float | None:
+        """The run time a rate limit ends at, from what the agent said; None: not said."""
+        if limit.reset_at is not None:
+            return self.now() + max(0.0, limit.reset_at - time.time())
+        if limit.retry_after_s is not None:
+            return self.now() + max(0.0, limit.retry_after_s)
+        if limit.reset_clock is not None:
+            return self.now() + seconds_until(limit.reset_clock.hour, limit.reset_clock.minute)
+        return None
 
     def environment(self, start: decisions.Start, cwd: Path) -> dict[str, str]:
         """The agent's environment: pmtui's additions and DESIGN.md §5's variables."""
         return {
             **self.agent_env,
+            # Some agents (opencode) work in $PWD, not in their process's working directory:
+            # the one pmtui inherited would be the main checkout, not the task's worktree.
+            "PWD": str(cwd),
             "PMTUI_TASK_ID": start.task,
             "PMTUI_PLAN": self.plan_path,
             "PMTUI_WORKDIR": str(cwd),
@@ -415,9 +607,11 @@ class _LiveRun:
         """Passes an attempt's other commands' `::progress::` lines on (nothing else)."""
 
         def on_line(line: str) -> None:
-            progress = parse_progress(line)
+            progress = parse_progress_line(line)
             if progress is not None:
-                self.emit(TaskProgress(self.now(), task_id, progress[0], progress[1], False))
+                self.emit(
+                    TaskProgress(self.now(), task_id, progress.percent, progress.message, False)
+                )
 
         return on_line
 
@@ -450,13 +644,16 @@ class _LiveRun:
     def prepare(self, start: decisions.Start, record: _Attempt, cwd: Path) -> AttemptSpec:
         task = self.graph.tasks[start.task]
         agent = self.config.agents[start.agent]
+        resuming = record.resuming
+        prompt = task.prompt if resuming is None else f"{RESUME_NOTE}\n\n{task.prompt}"
+        launch = build_launch(agent, prompt, None if resuming is None else resuming.session_id)
         prompt_file = self.log_dir / f"{task.id}.prompt"
-        if any("{prompt_file}" in part for part in agent.command):
-            prompt_file.write_text(task.prompt, encoding="utf-8")
+        if any("{prompt_file}" in part for part in launch.command):
+            prompt_file.write_text(launch.prompt, encoding="utf-8")
         argv = render_argv(
-            agent.command,
+            launch.command,
             {
-                "prompt": task.prompt,
+                "prompt": launch.prompt,
                 "prompt_file": str(prompt_file),
                 "script": task.script or "",
                 "task_id": task.id,
@@ -464,7 +661,7 @@ class _LiveRun:
                 "plan": self.plan_path,
             },
         )
-        env = self.environment(start, cwd)
+        env = {**agent.env, **self.environment(start, cwd)}
         if DEMO_MODULE in agent.command:
             env["PMTUI_DEMO_SECONDS"] = str(self.setup.estimates.get(task.id, 2.0))
             if argv and argv[0] == "python":
@@ -473,12 +670,15 @@ class _LiveRun:
         if record.number > 1:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             header = f"==== pmtui: attempt {record.number} of task {task.id}, {stamp} ===="
+            if resuming is not None:
+                session = resuming.session_id
+                header += f"\n==== pmtui: it continues the agent's session {session} ===="
         return AttemptSpec(
             argv=argv,
             cwd=cwd,
             log_path=self.log_dir / f"{task.id}.log",
             env=env,
-            stdin=task.prompt if agent.stdin == "prompt" else None,
+            stdin=launch.prompt if launch.stdin_prompt else None,
             timeout_s=self.config.timeout_for(start.agent, task.timeout_s),
             log_header=header,
         )
@@ -486,18 +686,92 @@ class _LiveRun:
     def line_handler(self, start: decisions.Start, record: _Attempt) -> Callable[[str], None]:
         agent = self.config.agents[start.agent]
         pattern = re.compile(agent.rate_limit_pattern) if agent.rate_limit_pattern else None
-        task_id = start.task
 
         def on_line(line: str) -> None:
-            progress = parse_progress(line)
-            if progress is not None:
-                record.reported_progress = True
-                self.emit(TaskProgress(self.now(), task_id, progress[0], progress[1], False))
+            for said in record.parser.feed(line.replace(record.shown_root, "")):
+                self.heard(record, said)
             if pattern is not None and not record.stop.is_set() and pattern.search(line):
                 record.rate_limited = True
                 record.stop.set("rate limit")
 
         return on_line
+
+    def heard(self, record: _Attempt, said: Signal) -> None:
+        """Act on one thing an agent's output said (the transcript is read from the log)."""
+        task_id = record.task
+        match said:
+            case Progress():
+                record.reported_progress = True
+                self.emit(TaskProgress(self.now(), task_id, said.percent, said.message, False))
+            case Activity():
+                record.activity = said.message
+                percent = float(max(record.shown_estimate, 0))
+                self.emit(
+                    TaskProgress(
+                        self.now(), task_id, percent, said.message, not record.reported_progress
+                    )
+                )
+            case SessionStarted():
+                if said.session_id != record.session_id:
+                    record.session_id = said.session_id
+                    if self.recorder is not None and record.pgid is not None:
+                        self.recorder.attempt_agent(
+                            task_id, record.number, record.agent, said.session_id
+                        )
+                        # Now, not at the loop's next wake-up: a pmtui killed from here on
+                        # leaves a session that `--resume` continues.
+                        self.recorder.flush()
+            case Usage():
+                if not said.model and record.model:
+                    said = replace(said, model=record.model)
+                total = self.priced(record.usage.add(said))
+                if self.recorder is not None and record.pgid is not None:
+                    self.recorder.attempt_usage(task_id, record.number, total)
+                if not self.scheduler.finished_run:
+                    # Over the task's own budget, the next decision stops it.
+                    self.scheduler.spent(task_id, total.cost_usd, total.tokens, self.now())
+                    self.waker.poke()
+                self.emit(
+                    TaskUsage(
+                        self.now(),
+                        task_id,
+                        record.shown,
+                        total.input_tokens,
+                        total.output_tokens,
+                        total.cache_read_tokens,
+                        total.cost_usd,
+                        total.turns,
+                        total.model,
+                    )
+                )
+            case Retrying():
+                if said.status is None or said.status in RATE_LIMIT_STATUSES:
+                    record.retries_seen += 1
+                if record.retries_seen >= RETRIES_BEFORE_REQUEUE and not record.stop.is_set():
+                    overloaded = said.status not in (None, 429)
+                    kind = RateLimitKind.OVERLOADED if overloaded else RateLimitKind.RATE
+                    record.rate_limit = RateLimited(kind, said.message, said.status)
+                    record.rate_limited = True
+                    record.stop.set("rate limit")
+            case RateLimited():
+                record.rate_limit = said
+            case _:
+                pass
+
+    def priced(self, usage: AttemptUsage) -> AttemptUsage:
+        """The usage with its cost: as the agent reported it, else from `[prices]` by model
+        (None when the model is not listed there)."""
+        if usage.cost_usd is not None:
+            return usage
+        cost = price_usage(
+            self.config.prices,
+            usage.model,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+        )
+        return usage if cost is None else replace(usage, cost_usd=cost)
 
     def started(self, record: _Attempt, pid: int) -> None:
         record.pgid = pid
@@ -508,6 +782,7 @@ class _LiveRun:
             # read at the first tick: most short tasks are gone before it, and reading it
             # here would cost a tenth of a short task's spawn.
             self.recorder.attempt_started(record.task, record.number, time.time(), pid, None)
+            self.recorder.attempt_agent(record.task, record.number, record.agent, None)
             # Committed now: a pmtui killed from here on leaves a group `--resume` must find.
             self.recorder.flush()
 
@@ -519,21 +794,27 @@ class _LiveRun:
         reason: str = "",
         *,
         exit_code: int | None = None,
+        resume_at: float | None = None,
     ) -> None:
         peak_rss = None
         if record.pgid is not None:
-            peak_rss = self.sampler.peak_rss(record.pgid) or None
+            peak_rss = self.sampler.peak_memory(record.pgid) or None
+            end_escaped(self.sampler.escaped(record.pgid))
             self.sampler.forget(record.pgid)
         self.attempts.pop(record.task, None)
         if result is not None:
             exit_code = result.exit_code
         if result is not None:
-            reason = result.reason
+            reason = reason or result.reason
             if outcome is None:
                 outcome = Outcome.SUCCEEDED if result.ok else Outcome.FAILED
+            if outcome is Outcome.SUCCEEDED:
+                reason = result.reason
+        interrupted = outcome is Outcome.RATE_LIMITED or (result is not None and result.killed)
+        self.remember_session(record, interrupted)
         if self.recorder is not None and record.pgid is not None:
             self.recorder.attempt_ended(
-                record.task, record.number, time.time(), exit_code, reason, peak_rss
+                record.task, record.number, time.time(), exit_code, reason, peak_rss, interrupted
             )
         if not self.scheduler.finished_run:
             self.scheduler.finished(
@@ -542,8 +823,23 @@ class _LiveRun:
                 outcome or Outcome.FAILED,
                 exit_code=exit_code,
                 reason=reason,
+                resume_at=resume_at,
             )
         self.waker.poke()
+
+    def remember_session(self, record: _Attempt, interrupted: bool) -> None:
+        """Keep the session the attempt had, for the task's next attempt to continue."""
+        if record.session_id is None:
+            self.sessions.pop(record.task, None)
+            return
+        before = record.resuming
+        same = before is not None and before.session_id == record.session_id
+        self.sessions[record.task] = LastSession(
+            record.agent,
+            record.session_id,
+            interrupted,
+            session_total(before.total if same and before else None, record.usage.total),
+        )
 
     # ------------------------------------------------------------------ the tick
 
@@ -565,7 +861,8 @@ class _LiveRun:
                 if reason is not None:
                     record.stop.set(reason)
                 flagged = over_cpu(sample, cpu_per_agent)
-                usage.append(TaskUsage(record.task, sample.rss_bytes, sample.cpu_percent, flagged))
+                memory = sample.memory_bytes
+                usage.append(TaskResources(record.task, memory, sample.cpu_percent, flagged))
             self.identify(running.values())
             if self.adopt_orphans:
                 await anyio.to_thread.run_sync(self.end_orphans, False)
@@ -618,7 +915,9 @@ class _LiveRun:
                 percent = ESTIMATED_CAP
             if int(percent) != record.shown_estimate:
                 record.shown_estimate = int(percent)
-                self.emit(TaskProgress(now, record.task, float(int(percent)), "", True))
+                self.emit(
+                    TaskProgress(now, record.task, float(int(percent)), record.activity, True)
+                )
 
     # ------------------------------------------------------------------ the loop
 
@@ -707,7 +1006,11 @@ async def run_plan(
         setup = project.scheduler_setup(max_parallel, fail_fast)
     if continuation is not None:
         setup = replace(
-            setup, done_before=continuation.done, attempts_before=dict(continuation.attempts)
+            setup,
+            done_before=continuation.done,
+            attempts_before=dict(continuation.attempts),
+            spent_before_usd=continuation.spent_usd,
+            tokens_before=continuation.tokens,
         )
     run = _LiveRun(
         project,
@@ -719,6 +1022,7 @@ async def run_plan(
         tick_s=tick_s,
         recorder=recorder,
         numbers={} if continuation is None else continuation.numbers,
+        sessions=None if continuation is None else continuation.sessions,
         agent_env=agent_env or {},
         adopt_orphans=adopt_orphans and become_subreaper(),
         isolation=isolation,

@@ -22,7 +22,7 @@ import psutil
 
 from pmtui.engine.groups import group_alive, kill_group
 from pmtui.engine.recording import RunRecorder
-from pmtui.engine.runner import Continuation
+from pmtui.engine.runner import Continuation, last_sessions
 from pmtui.plan.model import Task
 from pmtui.project import Project
 from pmtui.store.db import AttemptRecord, Store, StoreError, TaskSpec
@@ -179,12 +179,16 @@ def _resume(
         store.drop_tasks(earlier.id, removed)
     store.add_tasks(earlier.id, entering)
     numbers: dict[str, int] = {}
-    for attempt in store.attempts(earlier.id):
+    recorded = store.attempts(earlier.id)
+    for attempt in recorded:
         numbers[attempt.task_id] = max(numbers.get(attempt.task_id, 0), attempt.number)
     continuation = Continuation(
         done=frozenset(done),
         attempts={task_id: row.attempts for task_id, row in rows.items()},
         numbers=numbers,
+        sessions=last_sessions(recorded),
+        spent_usd=sum(a.usage.cost_usd or 0.0 for a in recorded if a.usage is not None),
+        tokens=sum(a.usage.tokens for a in recorded if a.usage is not None),
     )
     store.reopen_run(earlier.id, slots)
     return Session(store, lock, earlier.id, RunRecorder(store, earlier.id), continuation, notes)
@@ -256,5 +260,6 @@ async def kill_leftovers(session: Session) -> list[str]:
                 None,
                 "aborted: pmtui died",
                 None,
+                interrupted=True,
             )
     return killed

@@ -88,6 +88,20 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX merges_by_state ON merges (state);
     """,
+    # 2 -> 3: real agents (issue 7): the agent each attempt ran, the session it opened (to
+    # resume it), and the tokens and cost it reported.
+    """
+    ALTER TABLE attempts ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE attempts ADD COLUMN session_id TEXT;
+    ALTER TABLE attempts ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN cost_usd REAL;
+    ALTER TABLE attempts ADD COLUMN turns INTEGER;
+    ALTER TABLE attempts ADD COLUMN model TEXT NOT NULL DEFAULT '';
+    ALTER TABLE attempts ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """`PRAGMA user_version` of a store this pmtui wrote; migration `i` takes `i` to `i + 1`."""
@@ -149,6 +163,34 @@ class AttemptRecord:
     peak_rss: int | None
     pgid: int | None
     create_time: float | None
+    agent: str = ""
+    session_id: str | None = None
+    """The agent's session (to continue it with `--resume`), once it said."""
+    usage: AttemptUsage | None = None
+    """What the agent reported using; None when it reported nothing."""
+    interrupted: bool = False
+    """pmtui ended it before the agent did (abort, timeout, a rate limit, pmtui's death):
+    its session is continued by the next attempt."""
+
+
+@dataclass(frozen=True)
+class AttemptUsage:
+    """Tokens and cost of one attempt, as its agent reported them (cost priced from
+    `[prices]` when the agent reports none; None: unknown)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = None
+    turns: int | None = None
+    model: str = ""
+
+    @property
+    def tokens(self) -> int:
+        """Tokens as pmtui counts them everywhere: input, output and cache reads (cache
+        writes are kept apart: `task_usage` does not carry them)."""
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens
 
 
 @dataclass(frozen=True)
@@ -403,6 +445,38 @@ class Store:
                 (pgid, create_time, run_id, task_id, number),
             )
 
+    def attempt_agent(
+        self, run_id: str, task_id: str, number: int, agent: str, session_id: str | None
+    ) -> None:
+        """Record the agent an attempt runs and the session it opened (None: not yet)."""
+        with self._writing() as db:
+            db.execute(
+                "UPDATE attempts SET agent = ?, session_id = COALESCE(?, session_id)"
+                " WHERE run_id = ? AND task_id = ? AND number = ?",
+                (agent, session_id, run_id, task_id, number),
+            )
+
+    def attempt_usage(self, run_id: str, task_id: str, number: int, usage: AttemptUsage) -> None:
+        """Record the tokens and cost an attempt used so far (replacing the earlier figure)."""
+        with self._writing() as db:
+            db.execute(
+                "UPDATE attempts SET input_tokens = ?, output_tokens = ?, cache_read_tokens = ?,"
+                " cache_write_tokens = ?, cost_usd = ?, turns = ?, model = ?"
+                " WHERE run_id = ? AND task_id = ? AND number = ?",
+                (
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.cache_read_tokens,
+                    usage.cache_write_tokens,
+                    usage.cost_usd,
+                    usage.turns,
+                    usage.model,
+                    run_id,
+                    task_id,
+                    number,
+                ),
+            )
+
     def attempt_ended(
         self,
         run_id: str,
@@ -412,17 +486,19 @@ class Store:
         exit_code: int | None,
         reason: str,
         peak_rss: int | None,
+        interrupted: bool = False,
     ) -> None:
-        """Record how an attempt ended (`exit_code` None: killed or never exited normally).
+        """Record how an attempt ended (`exit_code` None: killed or never exited normally;
+        `interrupted`: pmtui ended it, so its session may be continued).
 
         Raises:
             KeyError: No such attempt was started (a caller bug).
         """
         with self._writing() as db:
             cursor = db.execute(
-                "UPDATE attempts SET ended_at = ?, exit_code = ?, reason = ?, peak_rss = ?"
-                " WHERE run_id = ? AND task_id = ? AND number = ?",
-                (ended_at, exit_code, reason, peak_rss, run_id, task_id, number),
+                "UPDATE attempts SET ended_at = ?, exit_code = ?, reason = ?, peak_rss = ?,"
+                " interrupted = ? WHERE run_id = ? AND task_id = ? AND number = ?",
+                (ended_at, exit_code, reason, peak_rss, int(interrupted), run_id, task_id, number),
             )
             if cursor.rowcount != 1:
                 raise KeyError(f"run {run_id} has no attempt {number} of task {task_id}")
@@ -509,8 +585,9 @@ class Store:
         unended = " AND ended_at IS NULL" if unended_only else ""
         rows = self._query(
             "SELECT run_id, task_id, number, started_at, ended_at, exit_code, reason, peak_rss,"
-            f" pgid, create_time FROM attempts WHERE run_id = ?{unended}"
-            " ORDER BY started_at, rowid",
+            " pgid, create_time, agent, session_id, input_tokens, output_tokens,"
+            " cache_read_tokens, cache_write_tokens, cost_usd, turns, model, interrupted"
+            f" FROM attempts WHERE run_id = ?{unended} ORDER BY started_at, rowid",
             (run_id,),
         )
         return [
@@ -525,6 +602,10 @@ class Store:
                 _opt_int(row[7]),
                 _opt_int(row[8]),
                 _opt_float(row[9]),
+                agent=str(row[10]),
+                session_id=None if row[11] is None else str(row[11]),
+                usage=_usage(row[12:19]),
+                interrupted=bool(row[19]),
             )
             for row in rows
         ]
@@ -649,6 +730,20 @@ def _run(row: tuple[object, ...]) -> RunRecord:
         _int(row[6]),
         str(row[7]),
     )
+
+
+def _usage(row: Sequence[object]) -> AttemptUsage | None:
+    """An attempt's usage columns; None when it reported none (all zero, no cost)."""
+    usage = AttemptUsage(
+        _int(row[0]),
+        _int(row[1]),
+        _int(row[2]),
+        _int(row[3]),
+        _opt_float(row[4]),
+        _opt_int(row[5]),
+        str(row[6]),
+    )
+    return None if usage == AttemptUsage() else usage
 
 
 def _int(value: object) -> int:

@@ -90,11 +90,27 @@ def read_utf8_bytes(
 
 
 def find_repo_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` holding `.git` (a folder or a worktree file)."""
+    """The nearest folder at or above `start` holding a git repository: a `.git` folder with
+    a `HEAD`, or a worktree's `.git` file naming its `gitdir:`.
+
+    An empty `.git` folder is not one (git skips it too): Codex's sandbox leaves such mount
+    points in every folder it may write to, `/tmp` included.
+    """
     for folder in (start, *start.parents):
-        if (folder / ".git").exists():
+        marker = folder / ".git"
+        if marker.is_dir() and (marker / "HEAD").is_file():
+            return folder
+        if marker.is_file() and _names_gitdir(marker):
             return folder
     return None
+
+
+def _names_gitdir(marker: Path) -> bool:
+    try:
+        with marker.open("rb") as handle:
+            return handle.read(8) == b"gitdir: "
+    except OSError:
+        return False
 
 
 def xdg_config_home() -> Path:

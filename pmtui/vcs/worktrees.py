@@ -111,7 +111,9 @@ class Prepared:
     kept: str = ""
     """The ref now holding an earlier attempt's work ("" when there was none to keep)."""
     created: bool = True
-    """Whether it was made now (else an earlier attempt's was reset)."""
+    """Whether it was made now (else an earlier attempt's was reset, or continued)."""
+    continued: bool = False
+    """The earlier attempt's worktree was kept as it was (its session goes on)."""
 
 
 def ref_component(text: str) -> str:
@@ -215,12 +217,15 @@ def prepare_worktree(
     *,
     attempt: int,
     title: str,
+    keep: bool = False,
 ) -> Prepared:
     """The task's worktree, on its branch at `base`, ready for attempt number `attempt`.
 
     A worktree or branch an earlier attempt left is reset to `base`; its work (uncommitted
     changes are committed first) is kept under `kept_ref(run, task, attempt - 1)` unless
-    `base` already holds it.
+    `base` already holds it. With `keep`, an earlier attempt's complete worktree is left as
+    it is (`continued`): the attempt continues that attempt's agent session, which remembers
+    the files it wrote there.
 
     Raises:
         KeyError: `base` names no branch or commit.
@@ -231,6 +236,8 @@ def prepare_worktree(
         tree = _worktree(repo_root, run_id, task_id, commit)
         tip = bytes(repo.refs[tree.ref]) if tree.ref in repo.refs else None
         existing = _is_worktree(tree)
+        if keep and existing and tip is not None:
+            return Prepared(tree, "", created=False, continued=True)
         if existing and tip is not None:
             left = f"{title} (left by attempt {attempt - 1})"
             tip = _commit_leftovers(repo, tree, tip, task_id, left) or tip

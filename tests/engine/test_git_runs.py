@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pmtui.store.db import MERGE_LANDED, MERGE_PENDING, MergeRecord, Store
-from tests.cli_support import JsonEvent, finished, json_events, run, task, write
+from tests.cli_support import JsonEvent, demo_by_default, finished, json_events, run, task, write
 from tests.engine.test_live_runs import dead, is_event, pmtui, wait_dead
 from tests.gitrepo import git, make_repo
 
@@ -341,6 +341,7 @@ def test_read_only_agents_run_in_the_main_checkout(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(repo / "plan.md", "## Phase 1\n- [ ] 1.1 Review (agent: qa-engineer) (estimate: 0.1s)\n")
+    demo_by_default(repo)  # the read-only role runs as the simulated agent
     code, out, err = run(["run", "plan.md", "--json"], capsys)
     assert code == 0, err
     events = json_events(out)

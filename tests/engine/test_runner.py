@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pmtui.config.defaults import ROLE_TEXTS
 from pmtui.engine.events import Event, RunFinished
 from pmtui.engine.runner import run_plan
 from pmtui.project import load_project
@@ -108,7 +109,7 @@ def test_a_task_past_its_timeout_is_killed(
 def test_the_demo_agent_runs_for_its_estimate(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Pretend (estimate: 0.3s)\n")
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Pretend (agent: demo) (estimate: 0.3s)\n")
     code, out, _ = run(["run", "plan.md", "--json"], capsys)
     assert code == 0
     events = json_events(out)
@@ -143,6 +144,36 @@ def test_an_agent_reading_prompt_file_gets_the_prompt(
     assert code == 0
     (log,) = (workdir / ".pmtui" / "logs").glob("*/1.1.log")
     assert log.read_text() == "Read me\n\nBody line."
+
+
+def test_a_role_runs_as_the_default_agent_with_its_text_before_the_prompt(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "pmtui.toml",
+        '[pool]\ndefault_agent = "reader"\n[agents.reader]\ncommand = ["cat", "{prompt_file}"]\n',
+    )
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Read me (agent: qa-engineer)\n  Body line.\n")
+    code, out, _ = run(["run", "plan.md", "--json"], capsys)
+    assert code == 0
+    events = json_events(out)
+    started = next(event for event in events if event["event"] == "task_started")
+    assert started["agent"] == "qa-engineer"
+    (log,) = (workdir / ".pmtui" / "logs").glob("*/1.1.log")
+    text = log.read_text()
+    assert text.startswith(ROLE_TEXTS["qa-engineer"])
+    assert text.endswith("Read me\n\nBody line.")
+
+
+def test_the_demo_agent_never_runs_unless_named(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Pretend (estimate: 0.3s)\n")
+    code, out, err = run(["run", "plan.md", "--json"], capsys)
+    assert code == 2
+    assert out == ""
+    assert "task 1.1 has no agent to run it" in err
+    assert not (workdir / ".pmtui").exists()
 
 
 def test_sigint_aborts_with_130_and_leaves_no_process(workdir: Path) -> None:

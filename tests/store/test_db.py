@@ -275,6 +275,7 @@ def test_a_read_only_database_file_is_a_store_error(tmp_path: Path) -> None:
 def test_the_store_is_excluded_from_git_exactly_once(tmp_path: Path) -> None:
     info = tmp_path / ".git" / "info"
     info.mkdir(parents=True)
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (info / "exclude").write_text("# git ls-files --others --exclude-from=.git/info/exclude\n*.o")
     sub = tmp_path / "docs"
     sub.mkdir()
@@ -288,6 +289,7 @@ def test_the_store_is_excluded_from_git_exactly_once(tmp_path: Path) -> None:
 
 def test_a_missing_info_folder_is_created(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     Store.open(tmp_path).close()
     assert (tmp_path / ".git" / "info" / "exclude").read_text() == ".pmtui/\n"
 
