@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 
 from pmtui import __version__
 from pmtui.config.loader import CONFIG_NAME
+from pmtui.config.prices import DOLLAR_EXAMPLES, parse_dollars
 from pmtui.config.writer import render_default_config
-from pmtui.project import Project, load_project
+from pmtui.plan.errors import Severity
+from pmtui.project import Project, load_config_for, load_project, program_problems
 from pmtui.report.check import render_check_json, render_problems, render_summary
 from pmtui.store.files import bundled, find_repo_root, write_new_file
 
@@ -50,6 +52,16 @@ def positive_int(text: str) -> int:
             "must be a whole number of at least 1, e.g. --max-parallel 4"
         )
     return value
+
+
+def _budget(text: str) -> float:
+    """An argparse `type=` for `--budget`: US dollars (`5`, `$5`, `2.50`), 0 for none."""
+    dollars = parse_dollars(text)
+    if dollars is None:
+        raise argparse.ArgumentTypeError(
+            f"must be an amount in US dollars ({DOLLAR_EXAMPLES}), e.g. --budget 5"
+        )
+    return dollars
 
 
 def _speed(text: str) -> float:
@@ -136,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --resume: run this done task again (repeatable)",
     )
     run.add_argument(
+        "--budget",
+        type=_budget,
+        metavar="USD",
+        help="spend at most this many US dollars on agents in this run (over its sessions, "
+        "with --resume); then no new agent task starts: budget.max_cost_usd for this run, "
+        "0 = no limit",
+    )
+    run.add_argument(
         "--ascii", action="store_true", help="plain ASCII output (no emoji or box glyphs)"
     )
     run.add_argument(
@@ -152,6 +172,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after a task fails for good, start no new task; running ones finish",
     )
+
+    agents = commands.add_parser(
+        "agents",
+        help="list the agents: each program found, its version, parser and API key",
+        description=(
+            "List every agent (the real agent CLIs, roles, shell, demo and your own) with the "
+            "program it runs, where that is installed and its version, how its output is "
+            "read, and whether its API key is set (a CLI logged in by its own means needs "
+            "none). Reads pmtui.toml from the current folder's lookup chain."
+        ),
+    )
+    agents.add_argument("--config", type=Path, metavar="FILE", help="use this pmtui.toml only")
+    agents.add_argument("--json", action="store_true", help="print one JSON object")
 
     init = commands.add_parser("init", help=f"write ./{CONFIG_NAME} with every key and its default")
     init.add_argument("--force", action="store_true", help=f"overwrite an existing {CONFIG_NAME}")
@@ -192,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
         update_plan=False,
         resume=False,
         rerun=None,
+        budget=None,
     )
 
     clean = commands.add_parser(
@@ -226,6 +260,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(plan: Path, config: Path | None, as_json: bool) -> int:
     project = load_project(plan, config)
+    missing = program_problems(project, Severity.WARNING)
+    if missing:
+        project = replace(project, problems=(*project.problems, *missing))
     if as_json:
         sys.stdout.write(render_check_json(project))
     else:
@@ -241,7 +278,13 @@ def _run(arguments: argparse.Namespace) -> int:
     sys.stderr.write(render_problems(project))
     if not project.ok:
         return EXIT_BAD_INPUT
+    project = _with_budget(project, arguments.budget)
     if not arguments.dry_run:
+        missing = program_problems(project)
+        if missing:
+            sys.stderr.write(render_problems(replace(project, problems=tuple(missing))))
+            return EXIT_BAD_INPUT
+        _warn_old_programs(project)
         return _live_run(project, plan, arguments)
     if arguments.resume or arguments.rerun:
         sys.stderr.write(
@@ -250,6 +293,36 @@ def _run(arguments: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     return _dry_run(project, plan.name, arguments.max_parallel, arguments.fail_fast, arguments.json)
+
+
+def _warn_old_programs(project: Project) -> None:
+    """Warn about an agent CLI older than the flags pmtui passes it (they drift between
+    versions); its `--version` is asked once per program."""
+    from pmtui.engine.programs import probe
+
+    assert project.plan is not None and project.config is not None
+    used = {project.agent_of(task) for task in project.plan.tasks if not task.done}
+    programs = {
+        agent.base or name: agent
+        for name in used
+        if (agent := project.config.agents.get(name)) is not None and agent.min_version
+    }
+    for info in probe(project.config.agents, sorted(programs)):
+        if info.too_old:
+            agent = programs[info.name]
+            sys.stderr.write(
+                f"pmtui: warning: {info.program} {info.version} is older than "
+                f"{agent.min_version}, the oldest version whose flags pmtui knows; it may "
+                f"refuse them\n    hint: update it: {agent.install or info.program}\n"
+            )
+
+
+def _with_budget(project: Project, budget_usd: float | None) -> Project:
+    """`--budget USD`: the run's `[budget] max_cost_usd`, whatever the config says."""
+    if budget_usd is None or project.config is None:
+        return project
+    budget = replace(project.config.budget, max_cost_usd=budget_usd)
+    return replace(project, config=replace(project.config, budget=budget))
 
 
 def _dry_run(
@@ -310,8 +383,14 @@ def _utf8_output() -> bool:
 
 def _init(force: bool) -> int:
     target = Path.cwd() / CONFIG_NAME
+    found = _installed_agent()
+    hint = (
+        "no agent CLI found on PATH: install one (npm install -g @anthropic-ai/claude-code, "
+        "or @openai/codex, @google/gemini-cli, opencode-ai; pip install aider-chat) and name "
+        "it here"
+    )
     try:
-        write_new_file(target, render_default_config(), overwrite=force)
+        write_new_file(target, render_default_config(found, hint), overwrite=force)
     except FileExistsError:
         sys.stderr.write(
             f"{CONFIG_NAME}: error: already exists; nothing written\n"
@@ -333,6 +412,44 @@ def _init(force: bool) -> int:
     sys.stdout.write(
         f"wrote {target} (every key with its default; delete what you do not change)\n"
     )
+    if found:
+        sys.stdout.write(
+            f"default agent: {found} (found on PATH); tasks and roles that name no agent run "
+            "it\n"
+        )
+    else:
+        sys.stdout.write(
+            "default agent: none — no agent CLI (claude, codex, gemini, aider, opencode) is on "
+            "PATH; install one and set default_agent under [pool]\n"
+        )
+    return EXIT_OK
+
+
+def _installed_agent() -> str:
+    """The first real agent CLI found on PATH (claude, codex, gemini, aider, opencode)."""
+    from pmtui.config.defaults import PRESET_ORDER, PRESETS
+
+    for name in PRESET_ORDER:
+        if shutil.which(PRESETS[name]["command"][0]):
+            return name
+    return ""
+
+
+def _agents(config_file: Path | None, as_json: bool) -> int:
+    """`pmtui agents`: every agent, its program, version, parser and key."""
+    from pmtui.engine.programs import probe
+    from pmtui.report.agents import agents_json, render_agents
+
+    config, problems = load_config_for(Path.cwd() / "plan.md", config_file)
+    if config is None:
+        for problem in problems:
+            sys.stderr.write(problem.render() + "\n")
+        return EXIT_BAD_INPUT
+    found = probe(config.agents)
+    if as_json:
+        sys.stdout.write(json.dumps(agents_json(found, config.pool.default_agent)) + "\n")
+    else:
+        sys.stdout.write(render_agents(found, config.pool.default_agent))
     return EXIT_OK
 
 
@@ -396,6 +513,10 @@ def _placed(plan: Path, folder: Path, *, git: bool) -> Path:
         make_demo_repository(folder)
     copy = folder / plan.name
     copy.write_bytes(plan.read_bytes())
+    # The demo's roles run the simulated agent (the git demo's tasks are shell scripts),
+    # whatever default_agent the user's own pmtui.toml names.
+    agent = "shell" if git else "demo"
+    (folder / CONFIG_NAME).write_text(f'[pool]\ndefault_agent = "{agent}"\n', encoding="utf-8")
     return copy
 
 
@@ -456,13 +577,23 @@ def _runs(arguments: argparse.Namespace) -> int:
             if arguments.command == "history":
                 runs = store.runs(plan_path, limit=arguments.limit)
                 tasks = {run.id: store.task_states(run.id) for run in runs}
+                attempts_by_run = {run.id: store.attempts(run.id) for run in runs}
                 if arguments.json:
-                    data = history_json(runs, tasks, now=now, alive=alive)
+                    data = history_json(
+                        runs, tasks, now=now, alive=alive, attempts_by_run=attempts_by_run
+                    )
                     sys.stdout.write(json.dumps(data) + "\n")
                 else:
                     sys.stdout.write(
                         _line_ended(
-                            render_history(runs, tasks, now=now, plan=plan_name, alive=alive)
+                            render_history(
+                                runs,
+                                tasks,
+                                now=now,
+                                plan=plan_name,
+                                alive=alive,
+                                attempts_by_run=attempts_by_run,
+                            )
                         )
                     )
                 return EXIT_OK
@@ -548,6 +679,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(arguments)
         if arguments.command == "init":
             return _init(arguments.force)
+        if arguments.command == "agents":
+            return _agents(arguments.config, arguments.json)
         if arguments.command in ("history", "status"):
             return _runs(arguments)
         if arguments.command == "clean":

@@ -26,6 +26,25 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+DEMO_BY_DEFAULT = '[pool]\ndefault_agent = "demo"\n'
+"""`pmtui.toml` text that runs every task naming no agent, and every role, as the simulated
+agent `demo` — as `demo_plans/pmtui.toml` and `tests/data/pmtui.toml` do."""
+
+
+def with_demo_default(config: str = "") -> str:
+    """`config` (pmtui.toml text) with `[pool] default_agent = "demo"` added."""
+    if "[pool]\n" in config:
+        return config.replace("[pool]\n", DEMO_BY_DEFAULT, 1)
+    return DEMO_BY_DEFAULT + config
+
+
+def demo_by_default(folder: Path, config: str = "") -> Path:
+    """Write FOLDER/pmtui.toml so a plan there of roles (product-manager…) or of tasks that
+    name no agent runs on the simulated agent `demo` (pmtui never simulates silently:
+    without a default agent such tasks are `pmtui check` errors). `config` is added."""
+    return write(folder / "pmtui.toml", with_demo_default(config))
+
+
 JsonEvent = dict[str, Any]
 
 

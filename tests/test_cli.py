@@ -11,7 +11,7 @@ import pytest
 
 from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from pmtui.config.defaults import default_settings
-from tests.cli_support import run, write
+from tests.cli_support import demo_by_default, run, write
 
 EXAMPLE = (Path(__file__).resolve().parent / "data" / "design_example.md").read_text(
     encoding="utf-8"
@@ -22,6 +22,7 @@ def test_check_summarises_the_design_example(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", EXAMPLE)
+    demo_by_default(workdir)
     code, out, err = run(["check", "plan.md"], capsys)
     assert code == EXIT_OK
     assert err == ""
@@ -29,16 +30,28 @@ def test_check_summarises_the_design_example(
     assert "phases         4 in 3 stages" in out
     assert "tasks          8 (1 already done)" in out
     assert "product-manager ×3" in out
-    assert "critical path  1.1 → 2.1 → 2.3 → 4.1 → 4.2  (~10m)" in out
+    # The roles run as `demo`, so each takes its 10 s estimate.
+    assert "critical path  1.1 → 2.1 → 2.3 → 4.1 → 4.2  (~50s)" in out
     assert "width          2" in out
     assert "waves          5" in out
     assert "1  1.1, 1.2" in out
+
+
+def test_the_design_example_checks_in_place_with_the_test_data_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/data/pmtui.toml runs its plans' roles as `demo`, as demo_plans/pmtui.toml does."""
+    plan = Path(__file__).resolve().parent / "data" / "design_example.md"
+    code, out, err = run(["check", str(plan)], capsys)
+    assert (code, err) == (EXIT_OK, "")
+    assert "tests/data/pmtui.toml" in out
 
 
 def test_check_json_prints_one_object_with_the_documented_keys(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", EXAMPLE)
+    demo_by_default(workdir)
     code, out, _ = run(["check", "plan.md", "--json"], capsys)
     assert code == EXIT_OK
     report = json.loads(out)
@@ -48,7 +61,7 @@ def test_check_json_prints_one_object_with_the_documented_keys(
         "warnings": [],
         "tasks": 8,
         "critical_path": ["1.1", "2.1", "2.3", "4.1", "4.2"],
-        "critical_path_s": 600.0,
+        "critical_path_s": 50.0,
         "width": 2,
     }
 
@@ -64,6 +77,7 @@ def test_check_reports_every_error_with_location_and_hint_and_exits_2(
         "- [ ] 1.2 Build (depends: 1.l)\n"
         "- [ ] 1.1 Again\n",
     )
+    demo_by_default(workdir)
     code, out, err = run(["check", "plan.md"], capsys)
     assert code == EXIT_BAD_INPUT
     assert out == ""
@@ -78,12 +92,134 @@ def test_check_reports_every_error_with_location_and_hint_and_exits_2(
     ]
 
 
+def test_a_task_with_neither_agent_nor_script_is_an_error_never_a_simulation(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n"
+        "- [ ] 1.1 Think about it\n"
+        "- [x] 1.2 Done long ago\n"  # already done: never run, so never reported
+        "- [ ] 1.3 Script\n"
+        "    ```sh\n"
+        "    true\n"
+        "    ```\n"
+        "- [ ] 1.4 Named (agent: demo)\n",
+    )
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.splitlines() == [
+        "plan.md:2:7: error: task 1.1 has no agent to run it: it names none and has no script",
+        '    hint: add (agent: claude) to the task, or set default_agent = "claude" (or codex, '
+        "gemini, aider, opencode) under [pool] in pmtui.toml; `pmtui agents` lists the agents",
+        "1 error.",
+    ]
+    for args in (["run", "plan.md", "--dry-run"], ["run", "plan.md", "--no-ui"]):
+        code, out, err = run(args, capsys)
+        assert code == EXIT_BAD_INPUT
+        assert out == ""
+        assert err.startswith("plan.md:2:7: error: task 1.1 has no agent to run it")
+
+
+def test_a_role_with_no_agent_to_run_as_is_an_error_at_its_name(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "plan.md",
+        "## Phase 1\n- [ ] 1.1 Test it (agent: qa-engineer)\n- [x] 1.2 Old (agent: qa-engineer)\n",
+    )
+    code, out, _ = run(["check", "plan.md", "--json"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert json.loads(out)["errors"] == [
+        {
+            "file": "plan.md",
+            "line": 2,
+            "col": 27,
+            "message": "task 1.1 uses the role 'qa-engineer', which has no agent to run as",
+            "hint": 'set default_agent = "claude" (or codex, gemini, aider, opencode) under '
+            '[pool] in pmtui.toml, or base = "codex" under [agents.qa-engineer]',
+        }
+    ]
+
+
+def test_a_role_runs_as_the_default_agent_or_its_own_base(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Test it (agent: qa-engineer)\n")
+    demo_by_default(workdir)
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert (code, err) == (EXIT_OK, "")
+    assert "qa-engineer ×1" in out
+    write(workdir / "pmtui.toml", '[agents.qa-engineer]\nbase = "demo"\n')
+    code, _, err = run(["check", "plan.md"], capsys)
+    assert (code, err) == (EXIT_OK, "")
+
+
+def test_check_warns_and_run_refuses_when_an_agents_program_is_not_installed(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin"))
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Test it (agent: qa-engineer)\n")
+    write(workdir / "pmtui.toml", '[pool]\ndefault_agent = "claude"\n')
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_OK
+    assert "— ok" in out
+    assert err.startswith(
+        "plan.md:2:27: warning: agent 'claude' runs `claude`, which is not installed (not on PATH)"
+    )
+    assert "npm install -g @anthropic-ai/claude-code" in err
+    code, _, err = run(["run", "plan.md", "--no-ui"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert err.startswith(
+        "plan.md:2:27: error: agent 'claude' runs `claude`, which is not installed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "first_line"),
+    [
+        (
+            '[pool]\nmax_concurrent = 2\n[agents.qa-engineer]\nbase = "claud"\n',
+            "pmtui.toml:4: error: agents.qa-engineer.base: qa-engineer cannot run as unknown "
+            "agent 'claud'",
+        ),
+        (
+            '[agents.qa-engineer]\nbase = "security-agent"\n',
+            "pmtui.toml:2: error: agents.qa-engineer.base: ",
+        ),
+        (
+            '\n[pool]\ndefault_agent = "product-manager"\n',
+            "pmtui.toml:3: error: pool.default_agent: 'product-manager' is a role, not an agent "
+            "that runs a program",
+        ),
+        (
+            '[agents.qa-engineer]\ncommand = ["qa"]\nbase = "demo"\n',
+            "pmtui.toml:3: error: agents.qa-engineer.base: an agent has either a command or a "
+            "base, not both",
+        ),
+    ],
+    ids=["unknown-base", "base-is-a-role", "default-is-a-role", "command-and-base"],
+)
+def test_check_reports_a_role_bound_to_no_agent_in_the_config(
+    workdir: Path, capsys: pytest.CaptureFixture[str], config: str, first_line: str
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Test it (agent: qa-engineer)\n")
+    write(workdir / "pmtui.toml", config)
+    code, out, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.splitlines()[0].startswith(first_line)
+    assert err.splitlines()[1].startswith("    hint: ")
+
+
 def test_check_json_lists_errors_with_file_line_col_message_hint(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(
         workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A (depends: 1.2)\n- [ ] 1.2 B (depends: 1.1)\n"
     )
+    demo_by_default(workdir)
     code, out, _ = run(["check", "plan.md", "--json"], capsys)
     assert code == EXIT_BAD_INPUT
     report = json.loads(out)
@@ -108,6 +244,7 @@ def test_check_warns_about_overlapping_files_but_exits_0(
         workdir / "plan.md",
         "## Phase 1\n- [ ] 1.1 Edit `src/app.py`\n- [ ] 1.2 Also edit `src/app.py`\n",
     )
+    demo_by_default(workdir)
     code, out, err = run(["check", "plan.md"], capsys)
     assert code == EXIT_OK
     assert (
@@ -211,6 +348,7 @@ def test_check_on_a_5_mb_file_gives_a_summary(
     text = "# Plan: big\n" + "".join(chunks)
     assert len(text.encode()) > 5_000_000
     write(workdir / "big.md", text)
+    demo_by_default(workdir)
     code, out, _ = run(["check", "big.md"], capsys)
     assert code == EXIT_OK
     assert "tasks          1949" in out
@@ -224,6 +362,7 @@ def test_check_on_10000_tasks_gives_a_summary(
         lines.append(f"## Phase {phase}")
         lines.extend(f"- [ ] {phase}.{n} Task {n} (estimate: {n % 7 + 1}s)" for n in range(1, 101))
     write(workdir / "wide.md", "\n".join(lines) + "\n")
+    demo_by_default(workdir)
     code, out, _ = run(["check", "wide.md", "--json"], capsys)
     assert code == EXIT_OK
     report = json.loads(out)
@@ -239,6 +378,7 @@ def test_check_finds_a_cycle_of_1000_tasks(
     lines = ["## Phase 1"]
     lines.extend(f"- [ ] t{n} Step (depends: t{(n + 1) % 1000})" for n in range(1000))
     write(workdir / "cycle.md", "\n".join(lines) + "\n")
+    demo_by_default(workdir)
     code, _, err = run(["check", "cycle.md"], capsys)
     assert code == EXIT_BAD_INPUT
     first = err.splitlines()[0]
@@ -248,8 +388,9 @@ def test_check_finds_a_cycle_of_1000_tasks(
 
 
 def test_init_writes_every_key_that_loads_back_to_the_defaults(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin"))  # no agent CLI to default to
     code, out, _ = run(["init"], capsys)
     assert code == EXIT_OK
     assert "wrote" in out
@@ -259,8 +400,9 @@ def test_init_writes_every_key_that_loads_back_to_the_defaults(
 
 
 def test_init_refuses_to_overwrite_without_force(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin"))
     write(workdir / "pmtui.toml", "# mine\n")
     code, _, err = run(["init"], capsys)
     assert code == EXIT_BAD_INPUT
@@ -274,11 +416,55 @@ def test_init_refuses_to_overwrite_without_force(
     assert tomllib.loads((workdir / "pmtui.toml").read_text()) == default_settings()
 
 
-def test_init_config_is_used_by_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def path_with(folder: Path, *programs: str) -> str:
+    """A PATH of one folder holding do-nothing executables named `programs`."""
+    folder.mkdir()
+    for program in programs:
+        stub = write(folder / program, "#!/bin/sh\nexit 0\n")
+        stub.chmod(0o755)
+    return str(folder)
+
+
+def test_init_makes_the_first_agent_cli_on_path_the_default_agent(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin", "gemini", "codex"))
+    code, out, _ = run(["init"], capsys)
+    assert code == EXIT_OK
+    assert "default agent: codex" in out
+    written = tomllib.loads((workdir / "pmtui.toml").read_text(encoding="utf-8"))
+    assert written["pool"]["default_agent"] == "codex"  # codex comes before gemini
+
+
+def test_init_config_is_used_by_check(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin", "claude"))
     run(["init"], capsys)
     write(workdir / "plan.md", EXAMPLE)
-    code, _, _ = run(["check", "plan.md"], capsys)
+    code, out, err = run(["check", "plan.md"], capsys)
     assert code == EXIT_OK
+    assert err == ""  # claude is on PATH: no warning
+    assert "config         defaults + pmtui.toml" in out
+
+
+def test_init_without_an_agent_cli_leaves_default_agent_empty_and_check_says_so(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", path_with(workdir / "bin"))
+    code, out, _ = run(["init"], capsys)
+    assert code == EXIT_OK
+    assert "default agent: none" in out
+    text = (workdir / "pmtui.toml").read_text(encoding="utf-8")
+    assert tomllib.loads(text)["pool"]["default_agent"] == ""
+    assert "# no agent CLI found on PATH: install one" in text
+    write(workdir / "plan.md", EXAMPLE)
+    code, _, err = run(["check", "plan.md"], capsys)
+    assert code == EXIT_BAD_INPUT
+    assert (
+        "plan.md:4:38: error: task 1.1 uses the role 'product-manager', which has no agent to "
+        "run as" in err.splitlines()
+    )
 
 
 def test_demo_checks_the_bundled_feature_plan(
@@ -315,6 +501,7 @@ def test_check_on_thousands_of_glob_files_finishes(
 ) -> None:
     lines = ["## P"] + [f"- [ ] t{n} Edit `src/m{n}/*.py`" for n in range(3000)]
     write(workdir / "globs.md", "\n".join(lines) + "\n")
+    demo_by_default(workdir)
     code, out, _ = run(["check", "globs.md"], capsys)
     assert code == EXIT_OK
     assert "tasks          3000" in out

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pmtui.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from tests.cli_support import run, write
+from tests.cli_support import demo_by_default, run, write
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLANS = sorted((ROOT / "demo_plans").glob("*.md"))
@@ -55,6 +55,7 @@ def test_dry_run_prints_the_gantt_and_the_numbers(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     code, out, err = run(["run", "plan.md", "--dry-run"], capsys)
     assert code == EXIT_OK
     assert err == ""
@@ -85,6 +86,7 @@ def test_dry_run_json_is_one_object_with_exactly_the_design_keys(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     data = dry_run_json(["plan.md"], capsys)
     assert list(data) == JSON_KEYS
     assert data["makespan_s"] == 40.0
@@ -108,6 +110,7 @@ def test_max_parallel_one_runs_everything_on_slot_one_back_to_back(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     data = dry_run_json(["plan.md", "--max-parallel", "1"], capsys)
     assert data["slots"] == 1
     assert {entry["slot"] for entry in data["schedule"]} == {1}
@@ -119,6 +122,7 @@ def test_max_parallel_one_runs_everything_on_slot_one_back_to_back(
 
 def test_max_parallel_sets_the_slots(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     data = dry_run_json(["plan.md", "--max-parallel", "2"], capsys)
     assert data["slots"] == 2
     assert {entry["slot"] for entry in data["schedule"]} == {1, 2}
@@ -129,6 +133,7 @@ def test_max_parallel_must_be_a_whole_number_of_at_least_one(
     workdir: Path, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     err = usage_error(["run", "plan.md", "--dry-run", "--max-parallel", value], capsys)
     assert "usage: pmtui run" in err
     assert f"argument --max-parallel: {USAGE}" in err
@@ -138,6 +143,7 @@ def test_keep_going_and_fail_fast_exclude_each_other(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     err = usage_error(["run", "plan.md", "--dry-run", "--keep-going", "--fail-fast"], capsys)
     assert "not allowed with argument" in err
     for flag in ("--keep-going", "--fail-fast"):
@@ -175,6 +181,7 @@ def test_a_missing_plan_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str
 
 def test_a_bad_config_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
     write(workdir / "bad.toml", '[pool]\nmax_concurrent = "many"\n')
     code, out, err = run(["run", "plan.md", "--dry-run", "--config", "bad.toml"], capsys)
     assert code == EXIT_BAD_INPUT
@@ -184,7 +191,7 @@ def test_a_bad_config_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str])
 
 def test_the_config_sets_the_slots(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(workdir / "plan.md", SMALL)
-    write(workdir / "pmtui.toml", "[pool]\nmax_concurrent = 2\n")
+    demo_by_default(workdir, "[pool]\nmax_concurrent = 2\n")
     assert dry_run_json(["plan.md"], capsys)["slots"] == 2
 
 
@@ -196,6 +203,7 @@ def test_warnings_go_to_stderr_and_json_stays_alone_on_stdout(
         "## Phase 1\n- [ ] 1.1 Edit `src/a.py` (estimate: 3s)\n"
         "- [ ] 1.2 Also edit `src/a.py` (estimate: 2s)\n",
     )
+    demo_by_default(workdir)
     code, out, err = run(["run", "plan.md", "--dry-run", "--json"], capsys)
     assert code == EXIT_OK
     assert "warning:" in err
@@ -273,6 +281,7 @@ def test_a_live_run_in_a_repository_works_at_its_root_and_keeps_pmtui_out_of_git
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (workdir / ".git").mkdir()
+    (workdir / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     (workdir / "plans").mkdir()
     script = "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  pwd > where.txt\n  ```\n"
     write(workdir / "plans" / "plan.md", script)
@@ -361,3 +370,90 @@ def test_a_broken_store_file_is_reported_with_the_fix(
     assert code == EXIT_BAD_INPUT
     assert "pmtui.db: error: is not a usable pmtui database" in err
     assert "mv " in err
+
+
+# --- --budget ---------------------------------------------------------------------------------
+
+
+def _project_run_with(
+    args: list[str],
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """The project and options `pmtui run ARGS` hands to the headless front end (not run)."""
+    import pmtui.report.headless as headless
+
+    seen: list[Any] = []
+
+    def fake_run_headless(project: Any, plan: Path, options: Any) -> int:
+        seen.append((project, options))
+        return EXIT_OK
+
+    monkeypatch.setattr(headless, "run_headless", fake_run_headless)
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A (agent: demo)\n")
+    code, _, _ = run(["run", "plan.md", "--no-ui", *args], capsys)
+    assert code == EXIT_OK
+    [(project, options)] = seen
+    return project, options
+
+
+def test_budget_sets_the_runs_dollar_budget_over_the_config(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(workdir / "pmtui.toml", "[budget]\nmax_cost_usd = 1\nmax_tokens = 500\n")
+    project, _ = _project_run_with(["--budget", "$7.50"], workdir, capsys, monkeypatch)
+    assert (project.config.budget.max_cost_usd, project.config.budget.max_tokens) == (7.5, 500)
+    setup = project.scheduler_setup()
+    assert (setup.max_cost_usd, setup.max_tokens) == (7.5, 500)
+
+
+def test_without_budget_the_config_budget_stands(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(workdir / "pmtui.toml", "[budget]\nmax_cost_usd = 3\n")
+    project, _ = _project_run_with([], workdir, capsys, monkeypatch)
+    assert project.scheduler_setup().max_cost_usd == 3.0
+
+
+def test_resume_goes_on_with_the_budget_given_now(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(workdir / "pmtui.toml", "[budget]\nmax_cost_usd = 2\n")
+    project, options = _project_run_with(
+        ["--resume", "--budget", "10"], workdir, capsys, monkeypatch
+    )
+    assert options.resume
+    assert project.scheduler_setup().max_cost_usd == 10.0
+
+
+def test_budget_zero_lifts_the_configured_budget(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(workdir / "pmtui.toml", "[budget]\nmax_cost_usd = 2\n")
+    project, _ = _project_run_with(["--budget", "0"], workdir, capsys, monkeypatch)
+    assert project.scheduler_setup().max_cost_usd == 0.0
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "", "5 EUR"])
+def test_budget_must_be_an_amount_of_dollars(
+    workdir: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    write(workdir / "plan.md", SMALL)
+    err = usage_error(["run", "plan.md", "--dry-run", "--budget", value], capsys)
+    assert "argument --budget: must be an amount in US dollars ($2, 2, $2.50 or 2usd)" in err
+
+
+def test_a_dry_run_accepts_a_budget(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(workdir / "plan.md", SMALL)
+    demo_by_default(workdir)
+    assert dry_run_json(["plan.md", "--budget", "5"], capsys)["slots"] == 5
+
+
+def test_tasks_that_report_no_usage_run_whatever_the_budget(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 A\n  ```sh\n  exit 0\n  ```\n")
+    code, out, _ = run(["run", "plan.md", "--budget", "0.01"], capsys)
+    assert code == EXIT_OK
+    assert "run ok: 1 done" in out

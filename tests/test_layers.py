@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import demo_by_default
+
 PACKAGE = Path(__file__).resolve().parent.parent / "pmtui"
 CORE_LAYERS = ("plan", "config", "scheduling", "engine", "vcs", "store", "report", "agents")
 
@@ -47,6 +49,7 @@ def test_core_module_does_not_import_textual(module: str) -> None:
 def test_pmtui_check_runs_without_importing_textual(tmp_path: Path) -> None:
     plan = tmp_path / "plan.md"
     plan.write_text("## Phase 1\n- [ ] 1.1 Do it\n", encoding="utf-8")
+    demo_by_default(tmp_path)
     statement = (
         f"from pmtui.cli import main\ncode = main(['check', {str(plan)!r}])\nassert code == 0, code"
     )

@@ -248,7 +248,13 @@ class LiveRun:
         if options.junit is not None:
             parts.append(
                 _junit(
-                    self.project, options.junit, self.finals, finished, self.log_dir, self.started
+                    self.project,
+                    options.junit,
+                    self.finals,
+                    finished,
+                    self.log_dir,
+                    self.started,
+                    self.view,
                 )
             )
         return "".join(parts)
@@ -470,6 +476,7 @@ def _junit(
     finished: RunFinished,
     log_dir: Path,
     started: str,
+    view: RunView,
 ) -> str:
     """`--junit FILE`: the run as JUnit XML, one test case per task, failures with their logs."""
     from pmtui.report.junit import render_junit, write_junit
@@ -513,6 +520,7 @@ def _junit(
         titles={task.id: task.title for task in project.plan.tasks},
         agents={task.id: project.agent_of(task) for task in project.plan.tasks},
         tails=tails,
+        usage={task.id: task.usage for task in view.tasks if task.usage},
         timestamp=started,
     )
     try:

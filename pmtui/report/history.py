@@ -4,6 +4,11 @@
     20240102-100000-ab12  2024-01-02 10:00  5m3s         ok                 3 tasks: 3 done
     20240102-093000-cd34  2024-01-02 09:30  unfinished   interrupted        3 tasks: 3 pending
 
+When any listed run's agents reported usage, a column shows each run's cost and tokens
+(`cost $1.23 · 45k tok`, summed over its attempts); `pmtui status` then shows each task's
+cost and tokens and, when agents named them, the last attempt's session. Without usage the
+output is as it always was.
+
 An interrupted run's line ends with `— resume with: pmtui run PLAN --resume` when `--resume`
 would take it (the plan's newest unfinished run).
 
@@ -23,9 +28,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-from pmtui.config.units import format_duration
+from pmtui.config.units import format_cost, format_duration, format_tokens
 from pmtui.report.lines import clean_text, finish_line
-from pmtui.store.db import AttemptRecord, RunRecord, TaskRow
+from pmtui.report.summary import usage_text
+from pmtui.store.db import AttemptRecord, AttemptUsage, RunRecord, TaskRow
 
 Alive = Callable[[RunRecord], bool]
 """Whether the pmtui process of an unfinished run is still alive (its pid, on its host)."""
@@ -51,6 +57,27 @@ REASON_WIDTH = 80
 """Characters of a task's reason shown in `pmtui status` (`--json` has all of it)."""
 
 _GAP = "  "
+
+_NONE = "—"
+"""A cell with nothing to show."""
+
+NO_ATTEMPTS: Mapping[str, Sequence[AttemptRecord]] = {}
+"""The default `attempts_by_run`: no run's attempts known (no usage column, nulls in JSON)."""
+
+
+def usage_totals(attempts: Iterable[AttemptRecord]) -> tuple[int | None, float | None]:
+    """`(tokens, cost_usd)` of some attempts: the sums over those that reported usage.
+
+    Tokens are `AttemptUsage.tokens` (cache writes included); `None` when no attempt
+    reported usage. The cost sums the known costs; `None` when none is known.
+    """
+    used = [attempt.usage for attempt in attempts if attempt.usage is not None]
+    if not used:
+        return None, None
+    costs = [
+        use.cost_usd for use in used if use.cost_usd is not None and math.isfinite(use.cost_usd)
+    ]
+    return sum(use.tokens for use in used), (sum(costs) if costs else None)
 
 
 def run_phase(run: RunRecord, alive: Alive) -> Phase:
@@ -87,8 +114,9 @@ def render_history(
     alive: Alive,
     ascii: bool = False,  # noqa: A002
     tz: tzinfo | None = None,
+    attempts_by_run: Mapping[str, Sequence[AttemptRecord]] = NO_ATTEMPTS,
 ) -> str:
-    """One line per run, newest first: id, start, duration, status, [plan,] task counts.
+    """One line per run, newest first: id, start, duration, status, [plan,] [usage,] counts.
 
     Args:
         runs: The runs to list (`Store.runs(plan, limit)`), in any order.
@@ -100,6 +128,9 @@ def render_history(
         alive: Whether an unfinished run's pmtui is still alive.
         ascii: Pure ASCII output.
         tz: The time zone of start times; `None` is the local one.
+        attempts_by_run: Each run's attempts (`Store.attempts(run_id)`), for its cost and
+            tokens; shown (as `cost $1.23 · 45k tok`, `—` for a run without usage) only
+            when some listed run has usage.
 
     Returns:
         The lines, without a trailing newline. The line of the plan's newest unfinished
@@ -114,6 +145,8 @@ def render_history(
             text = f"no runs yet for {shown}; start one with: {start_command(shown)}"
         return finish_line(text, ascii)
     ordered = sorted(runs, key=lambda run: (run.started_at, run.id), reverse=True)
+    totals = {run.id: usage_totals(attempts_by_run.get(run.id, ())) for run in ordered}
+    show_usage = any(tokens is not None for tokens, _ in totals.values())
     rows: list[list[str]] = []
     hints: list[str] = []
     newest_unfinished: set[str] = set()
@@ -129,6 +162,7 @@ def render_history(
             _history_duration(run, phase, now),
             _phase_text(run, phase),
             *([clean_text(run.plan_path)] if plan is None else []),
+            *([_usage_cell(*totals[run.id])] if show_usage else []),
             _counts_text(state_counts(tasks.values())),
         ]
         rows.append(row)
@@ -153,6 +187,10 @@ def render_status(
 ) -> str:
     """A run's header, one row per task, the counts and, if its pmtui died, how to resume.
 
+    When an agent reported usage, the header gains `usage` (the run's cost and tokens) and
+    the rows `cost` and `tokens` (each task's, over its attempts); when an agent named its
+    session, the rows gain `session` (the last attempt's).
+
     Args:
         run: The run (`Store.run(id)`, or the plan's newest run).
         tasks: Its tasks by id, in plan order (`Store.task_states(run.id)`).
@@ -167,6 +205,10 @@ def render_status(
     """
     phase = run_phase(run, alive)
     last = _last_attempts(attempts)
+    by_task = _attempts_by_task(attempts)
+    run_tokens, run_cost = usage_totals(attempts)
+    show_usage = run_tokens is not None
+    show_session = any(attempt.session_id for attempt in last.values())
     header = [
         ("run", clean_text(run.id)),
         ("plan", clean_text(run.plan_path)),
@@ -174,13 +216,28 @@ def render_status(
         ("status", _status_text(run, phase, now)),
         ("slots", str(run.slots)),
     ]
+    if run_tokens is not None:
+        header.append(("usage", usage_text(run_tokens, run_cost)))
     width = max(len(label) for label, _ in header)
     lines = [f"{label:<{width}}{_GAP}{value}" for label, value in header]
     lines.append("")
     if tasks:
-        rows = [["task", "state", "attempts", "last attempt", "peak RSS", "reason"]]
+        rows = [
+            [
+                "task",
+                "state",
+                "attempts",
+                "last attempt",
+                "peak RSS",
+                *(["cost", "tokens"] if show_usage else []),
+                *(["session"] if show_session else []),
+                "reason",
+            ]
+        ]
         for task in tasks.values():
             attempt = last.get(task.task_id)
+            tokens, cost = usage_totals(by_task.get(task.task_id, ()))
+            session = attempt.session_id if attempt is not None else None
             rows.append(
                 [
                     clean_text(task.task_id),
@@ -188,6 +245,8 @@ def render_status(
                     str(task.attempts),
                     _attempt_duration(attempt, phase, now),
                     _megabytes(attempt.peak_rss if attempt is not None else None),
+                    *([_cost_cell(cost), _tokens_cell(tokens)] if show_usage else []),
+                    *([clean_text(session) if session else _NONE] if show_session else []),
                     _shorten(clean_text(task.reason or (attempt.reason if attempt else ""))),
                 ]
             )
@@ -207,13 +266,21 @@ def history_json(
     *,
     now: float,
     alive: Alive,
+    attempts_by_run: Mapping[str, Sequence[AttemptRecord]] = NO_ATTEMPTS,
 ) -> list[dict[str, Any]]:
-    """`pmtui history --json`: one object per run, newest first (see `run_json`)."""
+    """`pmtui history --json`: one object per run, newest first (see `run_json`; its
+    `tokens` and `cost_usd` come from `attempts_by_run`, as in `render_history`)."""
     ordered = sorted(runs, key=lambda run: (run.started_at, run.id), reverse=True)
     seen: set[str] = set()
     result = []
     for run in ordered:
-        obj = run_json(run, tasks_by_run.get(run.id, {}), now=now, alive=alive)
+        obj = run_json(
+            run,
+            tasks_by_run.get(run.id, {}),
+            now=now,
+            alive=alive,
+            attempts=attempts_by_run.get(run.id, ()),
+        )
         if run.finished_at is None:
             obj["resumable"] = obj["phase"] == "interrupted" and run.plan_path not in seen
             seen.add(run.plan_path)
@@ -231,37 +298,59 @@ def status_json(
 ) -> dict[str, Any]:
     """`pmtui status --json`: the run (see `run_json`) plus `"task_list"`, one object per task.
 
-    Each task: `task, title, state, attempts, reason, last_attempt` where `last_attempt` is
-    `null` or `{number, started_at, ended_at, duration_s, exit_code, peak_rss, reason}`
-    (`duration_s` so far for an attempt still running, `null` for one cut off by a crash).
+    Each task: `task, title, state, attempts, reason, tokens, cost_usd, last_attempt,
+    attempt_list` where `tokens` and `cost_usd` are over its attempts (`null` when unknown,
+    as in `usage_totals`), `attempt_list` holds its attempts in start order and
+    `last_attempt` is `null` or the last of them. An attempt: `{number, started_at,
+    ended_at, duration_s, exit_code, peak_rss, reason, agent, session_id, interrupted,
+    tokens, cost_usd, usage}` (`duration_s` so far for an attempt still running, `null` for
+    one cut off by a crash; `agent` `""` and `session_id` `null` when not known; `tokens`,
+    `cost_usd` and `usage` `null` when it reported no usage; `usage` is `{input_tokens,
+    output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, turns, model}`).
     """
     phase = run_phase(run, alive)
     last = _last_attempts(attempts)
-    obj = run_json(run, tasks, now=now, alive=alive)
-    obj["task_list"] = [
-        {
-            "task": task.task_id,
-            "title": task.title,
-            "state": task.state,
-            "attempts": task.attempts,
-            "reason": task.reason,
-            "last_attempt": _attempt_json(last.get(task.task_id), phase, now),
-        }
-        for task in tasks.values()
-    ]
+    by_task = _attempts_by_task(attempts)
+    obj = run_json(run, tasks, now=now, alive=alive, attempts=attempts)
+    task_list = []
+    for task in tasks.values():
+        own = by_task.get(task.task_id, [])
+        tokens, cost = usage_totals(own)
+        task_list.append(
+            {
+                "task": task.task_id,
+                "title": task.title,
+                "state": task.state,
+                "attempts": task.attempts,
+                "reason": task.reason,
+                "tokens": tokens,
+                "cost_usd": _number(cost, 6),
+                "last_attempt": _attempt_json(last.get(task.task_id), phase, now),
+                "attempt_list": [_attempt_json(attempt, phase, now) for attempt in own],
+            }
+        )
+    obj["task_list"] = task_list
     return obj
 
 
 def run_json(
-    run: RunRecord, tasks: Mapping[str, TaskRow], *, now: float, alive: Alive
+    run: RunRecord,
+    tasks: Mapping[str, TaskRow],
+    *,
+    now: float,
+    alive: Alive,
+    attempts: Sequence[AttemptRecord] = (),
 ) -> dict[str, Any]:
     """One run as plain data.
 
     Keys: `run_id, plan, started_at, finished_at` (epoch seconds), `duration_s` (so far for a
     running run, `null` for an interrupted one), `status` (as stored), `phase`
     (`finished | running | interrupted`), `slots, pid, host`, `tasks` (how many), `counts`
-    (tasks per state) and `resumable` (the plan's newest unfinished run, its pmtui dead).
+    (tasks per state), `resumable` (the plan's newest unfinished run, its pmtui dead), and
+    `tokens` and `cost_usd` over `attempts` (the run's; `null` when unknown, see
+    `usage_totals`).
     """
+    tokens, cost = usage_totals(attempts)
     phase = run_phase(run, alive)
     if run.finished_at is not None:
         duration: float | None = run.finished_at - run.started_at
@@ -283,6 +372,8 @@ def run_json(
         "tasks": len(tasks),
         "counts": state_counts(tasks.values()),
         "resumable": phase == "interrupted",
+        "tokens": tokens,
+        "cost_usd": _number(cost, 6),
     }
 
 
@@ -295,6 +386,7 @@ def _attempt_json(attempt: AttemptRecord | None, phase: Phase, now: float) -> di
         duration = now - attempt.started_at
     else:
         duration = None
+    usage = attempt.usage
     return {
         "number": attempt.number,
         "started_at": _number(attempt.started_at),
@@ -303,14 +395,32 @@ def _attempt_json(attempt: AttemptRecord | None, phase: Phase, now: float) -> di
         "exit_code": attempt.exit_code,
         "peak_rss": attempt.peak_rss,
         "reason": attempt.reason,
+        "agent": attempt.agent,
+        "session_id": attempt.session_id,
+        "interrupted": attempt.interrupted,
+        "tokens": usage.tokens if usage is not None else None,
+        "cost_usd": _number(usage.cost_usd, 6) if usage is not None else None,
+        "usage": _usage_json(usage) if usage is not None else None,
     }
 
 
-def _number(value: float | None) -> float | None:
-    """Rounded to 3 places; a non-finite float, which JSON cannot carry, is `None`."""
+def _usage_json(usage: AttemptUsage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": _number(usage.cost_usd, 6),
+        "turns": usage.turns,
+        "model": usage.model,
+    }
+
+
+def _number(value: float | None, places: int = 3) -> float | None:
+    """Rounded (to 3 places: seconds); a non-finite float, which JSON cannot carry, is `None`."""
     if value is None or not math.isfinite(value):
         return None
-    return round(value, 3)
+    return round(value, places)
 
 
 def _last_attempts(attempts: Sequence[AttemptRecord]) -> dict[str, AttemptRecord]:
@@ -320,6 +430,26 @@ def _last_attempts(attempts: Sequence[AttemptRecord]) -> dict[str, AttemptRecord
         if known is None or attempt.number >= known.number:
             last[attempt.task_id] = attempt
     return last
+
+
+def _attempts_by_task(attempts: Sequence[AttemptRecord]) -> dict[str, list[AttemptRecord]]:
+    by_task: dict[str, list[AttemptRecord]] = {}
+    for attempt in attempts:
+        by_task.setdefault(attempt.task_id, []).append(attempt)
+    return by_task
+
+
+def _usage_cell(tokens: int | None, cost: float | None) -> str:
+    """A run's `cost $1.23 · 45k tok`; `—` when it reported no usage."""
+    return _NONE if tokens is None else usage_text(tokens, cost, _NONE)
+
+
+def _cost_cell(cost: float | None) -> str:
+    return format_cost(cost) if cost is not None else _NONE
+
+
+def _tokens_cell(tokens: int | None) -> str:
+    return format_tokens(tokens) if tokens is not None else _NONE
 
 
 def _local_time(epoch: float, tz: tzinfo | None) -> str:

@@ -1,9 +1,9 @@
 """`--json`: events as the JSON lines of DESIGN.md §8, one compact object per line.
 
 Every object starts with `"event"` (the stable name) and `"time"` (seconds since the run
-started), then the event's fields in §8's order. Floats are rounded to 3 places (a
-non-finite one, which JSON cannot carry, becomes `null`), enums are their string values and
-sequences are lists. Pure: the caller writes the lines. Never imports textual.
+started), then the event's fields in §8's order. Floats are rounded to 3 places (dollars to
+6; a non-finite one, which JSON cannot carry, becomes `null`), enums are their string values
+and sequences are lists. Pure: the caller writes the lines. Never imports textual.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import math
 from typing import Any
 
 from pmtui.engine.events import Event
+
+USD_PLACES = 6
+"""Dollars keep 6 places (other floats 3): one step of an agent may cost a tenth of a cent."""
 
 
 def _value(value: Any) -> Any:
@@ -38,6 +41,9 @@ def event_json(event: Event) -> dict[str, Any]:
             value = getattr(event, field.name)
             # A float field given an int (`delay_s=5`) is still written as a float.
             is_float = field.type in ("float", float) and isinstance(value, int | float)
+            if field.name.endswith("_usd") and isinstance(value, float) and math.isfinite(value):
+                obj[field.name] = round(value, USD_PLACES)  # a step of an agent costs $0.0042
+                continue
             obj[field.name] = _value(float(value) if is_float else value)
     return obj
 

@@ -6,6 +6,10 @@ Built with `xml.etree.ElementTree`, never by pasting strings; every text and att
 stripped of what XML 1.0 forbids first (and of terminal escape sequences), so any log tail
 gives a document every JUnit reader parses. The same input gives the same bytes.
 
+A task whose agent reported usage (`task_usage`) also carries its tokens, cost, turns and
+model as properties, summed over its attempts; the suite carries the run's totals. Tasks
+without usage look as they always did.
+
 `render_junit` is pure; `write_junit` replaces the file atomically. Never imports textual.
 """
 
@@ -17,9 +21,10 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from pmtui.engine.events import TaskUsage
 from pmtui.scheduling.decisions import RunFinished, TaskFinished
 from pmtui.scheduling.states import TaskState
 
@@ -60,6 +65,7 @@ def render_junit(
     agents: Mapping[str, str],
     tails: Mapping[str, Sequence[str]],
     timestamp: str,
+    usage: Mapping[str, Mapping[int, TaskUsage]] | None = None,
 ) -> str:
     """The JUnit XML document of a run, declaration included, indented, newline-terminated.
 
@@ -68,7 +74,16 @@ def render_junit(
     task first appeared). `titles`, `agents` and `tails` (the last log lines) are by task id;
     a task missing from them gets no title, no agent property, an empty tail. `timestamp`
     is written as given (ISO 8601 is what readers expect).
+
+    `usage` is by task id, then attempt: each attempt's last `task_usage` (`TaskView.usage`
+    of a `RunView`). A task with some gets the properties `tokens` (input + output + cache
+    reads, as `TaskView.tokens`), `input_tokens`, `output_tokens`, `cache_read_tokens`,
+    summed over its attempts, `cost_usd` and `turns` (sums of the known figures; left out
+    when none is known) and `model` (its last attempt's that named one; left out when none
+    did). The suite gets the run's `tokens` and, when known, `cost_usd` when any task has
+    usage.
     """
+    usage = usage or {}
     last: dict[str, TaskFinished] = {}
     for notice in finished:
         last[notice.task] = notice
@@ -79,6 +94,7 @@ def render_junit(
             title=titles.get(notice.task, ""),
             agent=agents.get(notice.task),
             tail=tails.get(notice.task, ()),
+            usage=usage.get(notice.task, {}),
         )
         for notice in last.values()
     ]
@@ -101,6 +117,12 @@ def render_junit(
     run_properties = {"plan": plan_name, "status": run.status, "exit_code": run.status.exit_code}
     if run.reason:
         run_properties["reason"] = run.reason
+    used = [use for attempts in usage.values() for use in attempts.values()]
+    if used:
+        run_properties["tokens"] = str(sum(_tokens(use) for use in used))
+        cost = _known_sum(use.cost_usd for use in used)
+        if cost is not None:
+            run_properties["cost_usd"] = _dollars(cost)
     suite.append(
         _properties(**{key: _clean(str(value)) for key, value in run_properties.items()})
     )
@@ -138,6 +160,7 @@ def _testcase(
     title: str,
     agent: str | None,
     tail: Sequence[str],
+    usage: Mapping[int, TaskUsage],
 ) -> ET.Element:
     name = f"{notice.task} {title}" if title else notice.task
     case = _element(
@@ -151,6 +174,7 @@ def _testcase(
         properties["agent"] = _clean(agent)
     if notice.exit_code is not None:
         properties["exit_code"] = str(notice.exit_code)
+    properties.update(_usage_properties(usage))
     case.append(_properties(**properties))
 
     reason = _clean(notice.reason)
@@ -173,6 +197,46 @@ def _testcase(
     kind = "aborted" if status is TaskState.CANCELLED else str(status)
     case.append(_element("error", message=reason, type=kind))
     return case
+
+
+def _usage_properties(usage: Mapping[int, TaskUsage]) -> dict[str, str]:
+    """A task's usage properties (see `render_junit`); none without usage."""
+    if not usage:
+        return {}
+    attempts = [usage[number] for number in sorted(usage)]
+    properties = {
+        "tokens": str(sum(_tokens(use) for use in attempts)),
+        "input_tokens": str(sum(use.input_tokens for use in attempts)),
+        "output_tokens": str(sum(use.output_tokens for use in attempts)),
+        "cache_read_tokens": str(sum(use.cache_read_tokens for use in attempts)),
+    }
+    cost = _known_sum(use.cost_usd for use in attempts)
+    if cost is not None:
+        properties["cost_usd"] = _dollars(cost)
+    turns = [use.turns for use in attempts if use.turns is not None]
+    if turns:
+        properties["turns"] = str(sum(turns))
+    models = [_clean(use.model) for use in attempts if _clean(use.model)]
+    if models:
+        properties["model"] = models[-1]
+    return properties
+
+
+def _tokens(use: TaskUsage) -> int:
+    """An attempt's tokens as the live view counts them (`TaskView.tokens`)."""
+    return use.input_tokens + use.output_tokens + use.cache_read_tokens
+
+
+def _known_sum(values: Iterable[float | None]) -> float | None:
+    """The sum of the finite values; None when there is none."""
+    known = [value for value in values if value is not None and math.isfinite(value)]
+    return sum(known) if known else None
+
+
+def _dollars(value: float) -> str:
+    """A cost for machines: plain decimal (never an exponent), at most 6 places: `0.0142`."""
+    text = f"{value:.6f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
 def _element(tag: str, **attributes: str) -> ET.Element:

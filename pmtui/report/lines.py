@@ -33,6 +33,7 @@ from pmtui.engine.events import (
     TaskProgress,
     TaskRetrying,
     TaskStarted,
+    TaskUsage,
     TaskWaiting,
 )
 
@@ -116,7 +117,7 @@ def event_line(event: Event, *, ascii: bool = False) -> str | None:  # noqa: A00
     """The readable line for `event`, without a newline; `None` for progress and resource samples
     (the periodic progress line covers them)."""
     match event:
-        case TaskProgress() | ResourcesSampled():
+        case TaskProgress() | ResourcesSampled() | TaskUsage():
             return None
         case RunStarted():
             text = _line(

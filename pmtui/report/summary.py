@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from pmtui.config.units import format_duration, format_size
+from pmtui.config.units import format_cost, format_duration, format_size, format_tokens
 from pmtui.report.lines import clean_text
 from pmtui.report.view import RunView, TaskView
 from pmtui.scheduling.states import TaskState
@@ -124,6 +124,12 @@ def _table(
     return lines
 
 
+def usage_text(tokens: int, cost_usd: float | None, unknown: str = "—") -> str:
+    """`cost $1.23 · 45k tok` (the cost `—` when no agent reported or priced it)."""
+    cost = format_cost(cost_usd) if cost_usd is not None else unknown
+    return f"cost {cost} · {format_tokens(tokens)} tok"
+
+
 def _status(task: TaskView) -> str:
     return task.status.upper() if task.status in _LOUD else str(task.status)
 
@@ -165,6 +171,8 @@ def _totals(view: RunView, now: float, style: _Style, width: int) -> str:
         f"{head}{view.total} task{'s' * (view.total != 1)}: " + ", ".join(tally),
         f"elapsed {format_duration(view.elapsed(now))}",
     ]
+    if view.tokens or view.cost_usd is not None:
+        parts.append(usage_text(view.tokens, view.cost_usd, style.none))
     if view.peak_total_rss is not None:
         parts.append(f"peak RSS {format_size(view.peak_total_rss)}")
     while len(parts) > 1 and _cells(_GAP.join(parts)) > width:
@@ -213,7 +221,17 @@ def render_summary_table(
         ]
         for task in shown
     ]
-    lines = _table(header, rows, (0, 5), width, style, right=frozenset({2})) if rows else []
+    flexible, right = (0, 5), frozenset({2})
+    if any(task.usage for task in view.tasks):  # real agents: their tokens and cost too
+        header[5:5] = ["tokens", "cost"]
+        for task, row in zip(shown, rows, strict=True):
+            cost = task.cost_usd
+            row[5:5] = [
+                format_tokens(task.tokens) if task.usage else style.none,
+                format_cost(cost) if cost is not None else style.none,
+            ]
+        flexible, right = (0, 7), frozenset({2, 5, 6})
+    lines = _table(header, rows, flexible, width, style, right=right) if rows else []
     if len(shown) < len(view.tasks):
         left_out = len(view.tasks) - len(shown)
         note = f"({left_out} tasks that ended done are not listed; `pmtui status` shows all)"
@@ -227,7 +245,9 @@ def _bar(percent: float, cells: int, style: _Style) -> str:
     return style.full * full + style.empty * (cells - full)
 
 
-def _agent_rows(view: RunView, bar_cells: int, style: _Style) -> list[list[str]]:
+def _agent_rows(
+    view: RunView, bar_cells: int, style: _Style, with_usage: bool
+) -> list[list[str]]:
     rows = []
     for stats in view.agent_stats():
         rate = stats.success_rate
@@ -249,6 +269,14 @@ def _agent_rows(view: RunView, bar_cells: int, style: _Style) -> list[list[str]]
                 f"{stats.mean_cpu:.0f}%" if stats.mean_cpu is not None else style.none,
             ]
         )
+        if with_usage:
+            per_1k = stats.cost_per_1k_tokens
+            rows[-1] += [
+                format_tokens(stats.tokens) if stats.tokens else style.none,
+                format_cost(stats.cost_usd) if stats.cost_usd is not None else style.none,
+                str(stats.turns) if stats.turns is not None else style.none,
+                f"${per_1k:.4f}" if per_1k is not None else style.none,
+            ]
     return rows
 
 
@@ -262,7 +290,8 @@ def render_agent_stats(
 
     Columns: the agent's tasks, how many ended done and failed (`failed` or `conflict`), the
     success rate among those (with a bar when the width allows), the mean duration of its done
-    tasks, its peak RSS and its mean CPU (percent of one core).
+    tasks, its peak RSS and its mean CPU (percent of one core); when real agents reported
+    usage, also their tokens, cost, turns and cost per thousand tokens.
 
     Args:
         view: The run's facts.
@@ -272,10 +301,14 @@ def render_agent_stats(
     style = _Style(ascii)
     header = ["agent", "tasks", "done", "failed", "success", "mean", "peak RSS", "CPU"]
     right = frozenset({1, 2, 3, 4, 7})
+    with_usage = any(stats.tokens or stats.cost_usd is not None for stats in view.agent_stats())
+    if with_usage:  # real agents (seed 004): tokens, cost, turns, cost per 1K tokens
+        header += ["tokens", "cost", "turns", "$/1K"]
+        right |= {8, 9, 10, 11}
     fixed_gaps = len(_GAP) * (len(header) - 1)
     # The agent's whole name matters more than the bar: shorten the bar, then drop it.
     for bar_cells in (_BAR_CELLS, _BAR_CELLS // 2, 0):
-        rows = _agent_rows(view, bar_cells, style)
+        rows = _agent_rows(view, bar_cells, style, with_usage)
         fixed = sum(
             max(_cells(row[col]) for row in [header, *rows]) for col in range(1, len(header))
         )

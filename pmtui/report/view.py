@@ -9,7 +9,8 @@ is the events' own (seconds since the run started): queries that depend on the c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pmtui.config.model import Config
 from pmtui.engine.events import (
@@ -27,6 +28,7 @@ from pmtui.engine.events import (
     TaskProgress,
     TaskRetrying,
     TaskStarted,
+    TaskUsage,
     TaskWaiting,
 )
 from pmtui.plan.graph import PlanGraph
@@ -108,6 +110,28 @@ class TaskView:
     cpu_samples: int = 0
     over_cpu: bool = False
     """Whether any sample flagged it above `cpu_per_agent`."""
+    usage: dict[int, TaskUsage] = field(default_factory=dict)
+    """The last `task_usage` of each attempt (its totals so far), by attempt."""
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of every attempt: input, output and cache reads."""
+        return sum(
+            use.input_tokens + use.output_tokens + use.cache_read_tokens
+            for use in self.usage.values()
+        )
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Cost of every attempt; None when no attempt's cost is known."""
+        costs = [use.cost_usd for use in self.usage.values() if use.cost_usd is not None]
+        return sum(costs) if costs else None
+
+    @property
+    def turns(self) -> int | None:
+        """Turns of every attempt; None when no attempt said."""
+        turns = [use.turns for use in self.usage.values() if use.turns is not None]
+        return sum(turns) if turns else None
 
     @property
     def final(self) -> bool:
@@ -157,6 +181,17 @@ class AgentStats:
     peak_rss: int | None
     mean_cpu: float | None
     """Mean over every sample of its tasks, percent of one core."""
+    tokens: int = 0
+    cost_usd: float | None = None
+    """None: no cost known for any of its tasks."""
+    turns: int | None = None
+
+    @property
+    def cost_per_1k_tokens(self) -> float | None:
+        """Dollars per thousand tokens (seed 004's efficiency); None when unknown."""
+        if self.cost_usd is None or not self.tokens:
+            return None
+        return 1000.0 * self.cost_usd / self.tokens
 
 
 class RunView:
@@ -251,6 +286,8 @@ class RunView:
             case TaskFinished():
                 self._close_span(event.task, event.time, event.status)
                 self._finish(self._task(event.task), event)
+            case TaskUsage():
+                self._task(event.task).usage[event.attempt] = event
             case MergeFinished():
                 task = self._task(event.task)
                 task.merge_result, task.conflicts = event.result, event.conflicts
@@ -462,12 +499,25 @@ class RunView:
             if not task.reported
         ]
 
+    @property
+    def tokens(self) -> int:
+        """Tokens of the whole run so far."""
+        return sum(task.tokens for task in self._tasks.values())
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Cost of the whole run so far; None while no cost is known."""
+        return _sum_known(task.cost_usd for task in self._tasks.values())
+
     def agent_stats(self) -> list[AgentStats]:
         """Per agent, in order of first appearance: the agent comparison's numbers (seed 004)."""
         groups: dict[str, list[TaskView]] = {}
         for task in self._tasks.values():
             groups.setdefault(task.agent, []).append(task)
         return [_agent_stats(agent, tasks) for agent, tasks in groups.items()]
+
+
+_Number = TypeVar("_Number", int, float)
 
 
 def _estimated(ran_s: float, estimate_s: float) -> float:
@@ -496,7 +546,15 @@ def _agent_stats(agent: str, tasks: Sequence[TaskView]) -> AgentStats:
         mean_duration_s=_mean(durations),
         peak_rss=max(peaks) if peaks else None,
         mean_cpu=sum(task.cpu_total for task in tasks) / samples if samples else None,
+        tokens=sum(task.tokens for task in tasks),
+        cost_usd=_sum_known(task.cost_usd for task in tasks),
+        turns=_sum_known(task.turns for task in tasks),
     )
+
+
+def _sum_known(values: Iterable[_Number | None]) -> _Number | None:
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None
 
 
 def plan_tasks(

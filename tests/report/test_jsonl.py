@@ -36,13 +36,23 @@ EXAMPLES: list[Event] = [
             events.MergeConflict(
                 "a.txt", "modify/modify", "2.1", "Write A", "1.4", "Draft A", "1a2b3c4"
             ),
-            events.MergeConflict(
-                "b.txt", "add/add", "2.1", "Write A", "1.4", "Draft A", "1a2b3c4"
-            ),
+            events.MergeConflict("b.txt", "add/add", "2.1", "Write A", "1.4", "Draft A", "1a2b3c4"),
         ),
     ),
     events.RunFinished(
         time=150.5, status="failed", done=10, failed=1, skipped=1, conflicts=0, duration_s=150.5
+    ),
+    # Last, so the indexes above stay put; §8 lists it between task_retrying and task_finished.
+    events.TaskUsage(
+        time=30.0,
+        task="2.1",
+        attempt=1,
+        input_tokens=1200,
+        output_tokens=340,
+        cache_read_tokens=56000,
+        cost_usd=0.0142,
+        turns=3,
+        model="claude-sonnet-4-5",
     ),
 ]
 
@@ -141,7 +151,42 @@ def test_progress_events_have_no_line() -> None:
     assert event_line(EXAMPLES[3]) is None
 
 
-@pytest.mark.parametrize("event", [e for e in EXAMPLES if e.name != "task_progress"])
+def test_usage_events_have_no_line() -> None:
+    """Tokens and cost are the summary's and the monitor's, not one line per report."""
+    assert event_line(EXAMPLES[11]) is None
+
+
+def test_usage_json_values() -> None:
+    assert event_json(EXAMPLES[11]) == {
+        "event": "task_usage",
+        "time": 30.0,
+        "task": "2.1",
+        "attempt": 1,
+        "input_tokens": 1200,
+        "output_tokens": 340,
+        "cache_read_tokens": 56000,
+        "cost_usd": 0.0142,  # dollars keep 6 places, not 3
+        "turns": 3,
+        "model": "claude-sonnet-4-5",
+    }
+    unknown = events.TaskUsage(
+        time=1.0,
+        task="2.1",
+        attempt=2,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cost_usd=None,
+        turns=None,
+        model="",
+    )
+    assert json.loads(json_line(unknown))["cost_usd"] is None
+    assert json.loads(json_line(unknown))["turns"] is None
+
+
+@pytest.mark.parametrize(
+    "event", [e for e in EXAMPLES if e.name not in ("task_progress", "task_usage")]
+)
 def test_every_other_event_is_one_line(event: Event) -> None:
     line = line_of(event)
     assert line and "\n" not in line and len(line.splitlines()) == 1
@@ -261,7 +306,7 @@ def test_resource_samples_are_json_objects_and_no_readable_line() -> None:
         memory_available=2_000_000_000,
         cpu_percent=41.5,
         cpu_saturated=False,
-        tasks=(events.TaskUsage(task="2.1", rss=12_345_678, cpu_percent=97.25, over_cpu=True),),
+        tasks=(events.TaskResources(task="2.1", rss=12_345_678, cpu_percent=97.25, over_cpu=True),),
     )
     assert json.loads(json_line(sample)) == {
         "event": "resources",

@@ -46,8 +46,8 @@ def finished_run() -> RunView:
                 50.0,
                 False,
                 (
-                    ev.TaskUsage("1.1", 212_000_000, 50.0, False),
-                    ev.TaskUsage("1.2", 96_000_000, 150.0, True),
+                    ev.TaskResources("1.1", 212_000_000, 50.0, False),
+                    ev.TaskResources("1.2", 96_000_000, 150.0, True),
                 ),
             ),
             ev.TaskFinished(27.7, "1.1", "done", 0, "", 1, 27.7),

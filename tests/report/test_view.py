@@ -37,7 +37,7 @@ def progress(time: float, task: str, percent: float, *, estimated: bool = False)
 
 def sample(time: float, *usages: tuple[str, int, float, bool]) -> ev.ResourcesSampled:
     return ev.ResourcesSampled(
-        time, 4_000_000_000, 37.5, False, tuple(ev.TaskUsage(*usage) for usage in usages)
+        time, 4_000_000_000, 37.5, False, tuple(ev.TaskResources(*usage) for usage in usages)
     )
 
 
