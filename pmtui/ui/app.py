@@ -23,8 +23,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Input
 
+from pmtui.config.model import ParserKind
 from pmtui.engine.control import RunControl
-from pmtui.engine.events import Event, RunFinished
+from pmtui.engine.events import Event, ResourcesSampled, RunFinished, TaskProgress, TaskUsage
 from pmtui.plan.graph import PlanGraph
 from pmtui.report.lines import event_line
 from pmtui.report.remaining import forecast_remaining
@@ -49,6 +50,14 @@ Engine = Callable[[Callable[[Event], None]], Awaitable[RunFinished]]
 
 REDRAW_S = 0.25
 """Redraws are throttled to this: a flood of output events never makes keys lag."""
+
+TABLE_REDRAW_S = 1.0
+"""The task table follows running tasks' progress (percent, message, time) this often: a
+table redraw renders every cell, and streaming agents change some cell at every redraw.
+A task changing state is shown at the next redraw all the same."""
+
+PROGRESS_EVENTS = (TaskProgress, TaskUsage, ResourcesSampled)
+"""Events that change how far running tasks are, not what state any task is in."""
 
 EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
@@ -112,6 +121,7 @@ class PmtuiApp(App[int]):
         log_dir: Path | None = None,
         graph: PlanGraph | None = None,
         setup: SchedulerSetup | None = None,
+        parsers: Mapping[str, ParserKind] | None = None,
     ) -> None:
         """A monitor of `view`.
 
@@ -129,6 +139,8 @@ class PmtuiApp(App[int]):
             themes: The colour themes `t` cycles through.
             log_dir: Where the run writes `<task>.log` (the log screen follows it).
             graph: The plan's graph and `setup` its rules: the timeline's forecast.
+            parsers: How each agent prints its output, by agent name: a real agent's task
+                log opens on its transcript.
         """
         super().__init__()
         self.view = view
@@ -146,11 +158,15 @@ class PmtuiApp(App[int]):
         self.log_dir = log_dir
         self.graph = graph
         self.setup = setup
+        self.parsers = dict(parsers or {})
         self.event_lines: deque[str] = deque(maxlen=EVENT_LINES)
         """The readable line of each event (the event log screen), the newest last."""
         self.finished: RunFinished | None = None
         self.quitting = False
         self._dirty = True
+        self._table_stale = True
+        """A task changed state since the table was drawn: draw it at the next redraw."""
+        self._table_drawn_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Monitor(self.glyphs, ascii=self.ascii, id="monitor")
@@ -206,20 +222,28 @@ class PmtuiApp(App[int]):
             if isinstance(self.screen, EventLogScreen):
                 self.screen.append(line)
         self._dirty = True
+        if not isinstance(event, PROGRESS_EVENTS):
+            self._table_stale = True
 
     def redraw_if_needed(self) -> None:
         if self._dirty or self.view.running():
-            self.redraw()
+            self.redraw(whole=False)
 
-    def redraw(self) -> None:
-        """Draw the monitor, the table and the screen on top from the view."""
+    def redraw(self, *, whole: bool = True) -> None:
+        """Draw the monitor, the table and the screen on top from the view; the periodic
+        redraw (`whole=False`) leaves the table alone for progress it drew less than
+        `TABLE_REDRAW_S` ago."""
         if not self.is_running:  # a timer firing while the app shuts down
             return
         self._dirty = False
         now = self.clock()
         try:
             self.query_one(Monitor).update_from(self.view, now)
-            self.query_one(TaskTable).update_from(self.view, now)
+            table_due = now - self._table_drawn_at >= TABLE_REDRAW_S or now < self._table_drawn_at
+            if whole or self._table_stale or table_due:
+                self._table_stale = False
+                self._table_drawn_at = now
+                self.query_one(TaskTable).update_from(self.view, now)
         except NoMatches:
             return
         screen = self.screen
@@ -268,9 +292,16 @@ class PmtuiApp(App[int]):
             self.notify("no logs: this view is not of a live run", severity="warning")
             return
         log = self.log_dir / f"{task_id}.log"
+        task = self.view.task(task_id)
         self._toggle(
             TaskLogScreen,
-            lambda: TaskLogScreen(self.view.task(task_id), log, self._dependencies(task_id)),
+            lambda: TaskLogScreen(
+                task,
+                log,
+                self._dependencies(task_id),
+                parser=self.parsers.get(task.agent),
+                ascii=self.ascii,
+            ),
         )
 
     def action_gantt(self) -> None:

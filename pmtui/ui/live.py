@@ -104,5 +104,6 @@ def live_app(
         log_dir=live.log_dir,
         graph=project.graph,
         setup=live.setup,
+        parsers={name: agent.parser for name, agent in project.config.agents.items()},
     )
     return app, result

@@ -66,9 +66,9 @@ def script_events(*, paused: bool = False, boosted: bool = False) -> list[ev.Eve
             68.0,
             False,
             (
-                ev.TaskUsage("3.2", 212_000_000, 35.0, True),
-                ev.TaskUsage("3.3", 180_000_000, 12.0, False),
-                ev.TaskUsage("5.1", 120_000_000, 21.0, False),
+                ev.TaskResources("3.2", 212_000_000, 35.0, True),
+                ev.TaskResources("3.3", 180_000_000, 12.0, False),
+                ev.TaskResources("5.1", 120_000_000, 21.0, False),
             ),
         ),
     ]

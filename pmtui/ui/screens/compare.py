@@ -5,18 +5,22 @@ Agent              Tasks  Done  Fail  Success         Mean  Peak RSS  CPU
 swebok-engineer        2     1     0  ████████ 100%  12.5s     212MB  24%
 ```
 
-Unknown values (nothing ended yet, no samples) show as "—". Shows; never acts on the run.
+Once real agents report usage, seed 004's Tokens, Cost, Turns and $/1K (dollars per thousand
+tokens) columns follow, and the summary line ends with the run's cost and tokens. Unknown
+values (nothing ended yet, no samples, no price) show as "—". Shows; never acts on the run.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from pmtui.config.units import format_duration, format_size
+from pmtui.config.units import format_cost, format_duration, format_size, format_tokens
 from pmtui.report.view import AgentStats, RunView
 from pmtui.scheduling.states import TaskState
 from pmtui.ui.themes import Glyphs
@@ -40,13 +44,32 @@ COLUMNS = (
 )
 """Column key and label, in order."""
 
+USAGE_COLUMNS = (
+    ("tokens", "Tokens"),
+    ("cost", "Cost"),
+    ("turns", "Turns"),
+    ("per_1k", "$/1K"),
+)
+"""Added after `COLUMNS` once any agent reported usage (tokens or a cost)."""
 
-def agent_cells(stats: AgentStats, glyphs: Glyphs) -> tuple[str, ...]:
-    """One agent's row as plain strings, in `COLUMNS` order.
+
+def has_usage(view: RunView) -> bool:
+    """Whether any agent of the run reported tokens or a cost (real agents, not the demo)."""
+    return bool(view.tokens) or view.cost_usd is not None
+
+
+def columns(view: RunView) -> tuple[tuple[str, str], ...]:
+    """The table's columns for `view`: the usage ones only when there is usage."""
+    return COLUMNS + USAGE_COLUMNS if has_usage(view) else COLUMNS
+
+
+def agent_cells(stats: AgentStats, glyphs: Glyphs, *, usage: bool = False) -> tuple[str, ...]:
+    """One agent's row as plain strings, in `COLUMNS` order (then `USAGE_COLUMNS`).
 
     Args:
         stats: The agent's numbers.
         glyphs: For the success-rate bar.
+        usage: Add the usage cells: tokens, cost, turns, dollars per thousand tokens.
     """
     if stats.success_rate is None:
         success = f"{glyphs.bar_empty * BAR_CELLS} {UNKNOWN:>4}"
@@ -54,7 +77,7 @@ def agent_cells(stats: AgentStats, glyphs: Glyphs) -> tuple[str, ...]:
         rate = stats.success_rate
         success = f"{bar(rate, BAR_CELLS, glyphs)} {rate:3.0f}%"
     duration = stats.mean_duration_s
-    return (
+    cells = (
         stats.agent,
         str(stats.tasks),
         str(stats.done),
@@ -64,20 +87,37 @@ def agent_cells(stats: AgentStats, glyphs: Glyphs) -> tuple[str, ...]:
         UNKNOWN if stats.peak_rss is None else format_size(stats.peak_rss),
         UNKNOWN if stats.mean_cpu is None else f"{stats.mean_cpu:.0f}%",
     )
+    if not usage:
+        return cells
+    per_1k = stats.cost_per_1k_tokens
+    return cells + (
+        format_tokens(stats.tokens) if stats.tokens else UNKNOWN,
+        UNKNOWN if stats.cost_usd is None else format_cost(stats.cost_usd),
+        UNKNOWN if stats.turns is None else str(stats.turns),
+        UNKNOWN if per_1k is None else f"${per_1k:.4f}",
+    )
 
 
-def summary_line(view: RunView) -> str:
-    """The line above the table: agents, tasks, and how many are done, failed and running."""
+def summary_line(view: RunView, width: int | None = None) -> str:
+    """The line above the table: agents, tasks, and how many are done, failed and running,
+    then the run's cost and tokens once agents report them (on a line of their own when the
+    whole does not fit in `width` cells)."""
     stats = view.agent_stats()
     done = sum(agent.done for agent in stats)
     failed = sum(agent.failed for agent in stats)
     ended = done + failed
     rate = f"{100.0 * done / ended:.0f}%" if ended else UNKNOWN
     running = sum(task.status is TaskState.RUNNING for task in view.tasks)
-    return (
+    line = (
         f"Agents: {len(stats)} | Tasks: {len(view.tasks)} | Done: {done} | "
         f"Failed: {failed} | Running: {running} | Success: {rate}"
     )
+    if has_usage(view):
+        cost = UNKNOWN if view.cost_usd is None else format_cost(view.cost_usd)
+        usage = f"Cost: {cost} · {format_tokens(view.tokens)} tok"
+        joined = f"{line} | {usage}"
+        line = joined if width is None or cell_len(joined) <= width else f"{line}\n{usage}"
+    return line
 
 
 class CompareScreen(Screen[None]):
@@ -111,7 +151,7 @@ class CompareScreen(Screen[None]):
         yield Static(Text("AGENT COMPARISON", style="bold"), id="title")
         yield Static(id="summary")
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
+        for key, label in columns(self.run_view):
             table.add_column(label, key=key)
         yield table
         yield Footer()
@@ -125,21 +165,36 @@ class CompareScreen(Screen[None]):
         if self.is_mounted:
             self._fill()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        width = self.app.size.width - 2  # the padding
+        self.query_one("#summary", Static).update(summary_line(self.run_view, width))
+
     def _fill(self) -> None:
-        self.query_one("#summary", Static).update(summary_line(self.run_view))
+        self._show_summary()
         table: DataTable[str | Text] = self.query_one(DataTable)
-        rows = [agent_cells(stats, self.glyphs) for stats in self.run_view.agent_stats()]
+        wanted = columns(self.run_view)
+        usage = wanted != COLUMNS
+        rows = [
+            agent_cells(stats, self.glyphs, usage=usage) for stats in self.run_view.agent_stats()
+        ]
+        same_columns = [key.value for key in table.columns] == [key for key, _ in wanted]
         shown = [key.value for key in table.rows]
-        if shown == [row[0] for row in rows]:
+        if same_columns and shown == [row[0] for row in rows]:
             # Same agents: update in place, so the cursor and scroll stay where they are.
             for row in rows:
-                for (column, _), value in zip(COLUMNS[1:], row[1:], strict=True):
+                for (column, _), value in zip(wanted[1:], row[1:], strict=True):
                     table.update_cell(row[0], column, _cell(column, value))
             return
         cursor = table.cursor_row
-        table.clear()
+        table.clear(columns=not same_columns)
+        if not same_columns:  # the first usage arrived: the usage columns join
+            for key, label in wanted:
+                table.add_column(label, key=key)
         for row in rows:
-            cells = [_cell(column, value) for (column, _), value in zip(COLUMNS, row, strict=True)]
+            cells = [_cell(column, value) for (column, _), value in zip(wanted, row, strict=True)]
             table.add_row(*cells, key=row[0])
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))

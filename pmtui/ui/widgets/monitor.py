@@ -2,7 +2,7 @@
 
 ```
 🚀 PARALLEL AGENT EXECUTION MONITOR
-Overall Progress: ████████████░░░░░░ 65% | Elapsed: 3m45s
+Overall Progress: ████████████░░░░░░ 65% | Elapsed: 3m45s | Cost: $1.23 · 45k tok
 Threads: [1:⚡] [2:⚡] [3:⚡] [4:⏸️] [5:✅] | Memory: 512MB | CPU: 68%
 [T1] ⚡ swebok-engineer    ████████░░░░ 75% | Implementing features
 ```
@@ -10,8 +10,10 @@ Threads: [1:⚡] [2:⚡] [3:⚡] [4:⏸️] [5:✅] | Memory: 512MB | CPU: 68%
 `render_monitor` draws it from a `RunView` (the same facts the headless lines show) as Rich
 text; the `Monitor` widget puts it in the heavy box and redraws it when told to. Estimated
 bars use their own glyph and a `~` before the percentage; boost slots are marked `+`;
-every waiting task gets a line with its reason. Conflicts left and merges waiting for hand
-edits get a last line naming the key of the conflicts screen: the user must act on them.
+every waiting task gets a line with its reason. Once real agents report usage, the overall
+line ends with the run's cost and tokens (the bar gives up cells for it). Conflicts left
+and merges waiting for hand edits get a last line naming the key of the conflicts screen:
+the user must act on them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
-from pmtui.config.units import format_duration, format_size
+from pmtui.config.units import format_cost, format_duration, format_size, format_tokens
 from pmtui.report.view import RunView, TaskView
 from pmtui.scheduling.states import TaskState
 from pmtui.ui.themes import Glyphs
@@ -119,11 +121,7 @@ def render_monitor(
     elif view.status is not None:
         title.append(f"   FINISHED: {view.status}", style="bold")
     lines.append(title)
-    percent = view.overall_percent(now)
-    head = "Overall Progress: "
-    tail = f" {percent:3.0f}% | Elapsed: {format_duration(view.elapsed(now))}"
-    bar_cells = max(MIN_BAR, min(30, width - cell_len(head) - cell_len(tail)))
-    lines.append(Text(head + bar(percent, bar_cells, glyphs) + tail))
+    lines.append(_overall(view, now, glyphs, width, ascii=ascii))
     running = view.running()
     memory = sum(task.rss or 0 for task in running)
     cpu = sum(task.cpu_percent or 0.0 for task in running)
@@ -142,6 +140,38 @@ def render_monitor(
     if hint:
         lines.append(Text(_fit(hint, width), style="bold"))
     return Text("\n").join(lines)
+
+
+def usage_parts(view: RunView, *, ascii: bool = False) -> list[str]:  # noqa: A002
+    """The run's usage for the overall line, most important first: `Cost: $1.23`, `45k tok`;
+    [] while no agent reported any (then the line is as it always was)."""
+    if not view.tokens and view.cost_usd is None:
+        return []
+    cost = format_cost(view.cost_usd) if view.cost_usd is not None else ("-" if ascii else "—")
+    return [f"Cost: {cost}", f"{format_tokens(view.tokens)} tok"]
+
+
+def _overall(
+    view: RunView,
+    now: float,
+    glyphs: Glyphs,
+    width: int,
+    *,
+    ascii: bool,  # noqa: A002
+) -> Text:
+    """`Overall Progress: ███░░ 65% | Elapsed: 3m45s | Cost: $1.23 · 45k tok`: the bar
+    shrinks first, then the tokens and the cost are left out, so the line fits."""
+    percent = view.overall_percent(now)
+    head = "Overall Progress: "
+    tail = f" {percent:3.0f}% | Elapsed: {format_duration(view.elapsed(now))}"
+    usage = usage_parts(view, ascii=ascii)
+    dot = " / " if ascii else " · "
+    while usage and width - cell_len(head + tail + " | " + dot.join(usage)) < MIN_BAR:
+        usage.pop()
+    if usage:
+        tail += " | " + dot.join(usage)
+    bar_cells = max(MIN_BAR, min(30, width - cell_len(head) - cell_len(tail)))
+    return Text(head + bar(percent, bar_cells, glyphs) + tail)
 
 
 def conflicts_hint(view: RunView, glyphs: Glyphs, key: str, *, ascii: bool = False) -> str:  # noqa: A002
