@@ -32,7 +32,13 @@ from dulwich.repo import Repo
 
 from pmtui.config.model import Config
 from pmtui.engine.events import Event, MergeConflict, MergeFinished, MergeWaiting, TaskProgress
-from pmtui.engine.process import AttemptResult, AttemptSpec, StopRequest, run_attempt
+from pmtui.engine.process import (
+    AttemptResult,
+    AttemptSpec,
+    StopRequest,
+    log_header,
+    run_attempt,
+)
 from pmtui.engine.recording import RunRecorder
 from pmtui.plan.model import Priority, Task
 from pmtui.scheduling.decisions import Outcome
@@ -231,7 +237,7 @@ class GitIsolation:
         if prepared.continued:
             self._log(task_id, "pmtui: the earlier attempt's worktree is kept as it was")
         if prepared.created and self.settings.setup:
-            header = f"==== pmtui: [isolation] setup of {prepared.worktree.path} ===="
+            header = log_header(f"[isolation] setup of {prepared.worktree.path}")
             result = await run_step(self.settings.setup, self.workdir(task_id), header)
             if not result.ok:
                 raise PrepareFailed(f"{result.reason} ([isolation] setup failed)")
@@ -354,7 +360,7 @@ class GitIsolation:
         self._progress(task_id, "running the merge check")
         await anyio.to_thread.run_sync(store_objects, self.root, plan)  # the merge's files
         await anyio.to_thread.run_sync(self._show, worktree, plan.task_tip, plan.new)
-        header = f"==== pmtui: [merge] check of task {task_id} on the merged result ===="
+        header = log_header(f"[merge] check of task {task_id} on the merged result")
         try:
             result = await run_step(self.settings.check, self.workdir(task_id), header)
         except BaseException:

@@ -43,12 +43,27 @@ TAIL_LINE_CHARS = 4096
 """Longer lines are cut in the tail (not in the log), so the tail stays small."""
 MAX_ARG_BYTES = 128 * 1024 - 1
 """Linux's MAX_ARG_STRLEN is 128 KiB per argument, its terminating NUL included."""
+LOG_HEADER = "==== pmtui:"
+"""How pmtui's own lines in a task's log start (each attempt, `[isolation] setup`,
+`[merge] check`): the log screen's transcript keeps them, and starts afresh at an attempt."""
+ATTEMPT_HEADER = f"{LOG_HEADER} attempt "
+"""How the log line before each attempt after the first starts."""
 PLACEHOLDERS = ("prompt", "prompt_file", "script", "task_id", "workdir", "plan")
 """The placeholders of an agent's `command` (DESIGN.md §3)."""
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PROGRESS = re.compile(r"::progress::\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))%?(?:\s+(.*?))?\s*")
 _LOG_BUFFER = 1 << 16
+
+
+def log_header(text: str) -> str:
+    """One of pmtui's own log lines: `==== pmtui: TEXT ====`."""
+    return f"{LOG_HEADER} {text} ===="
+
+
+def attempt_header(number: int, task_id: str, stamp: str) -> str:
+    """The log line before an attempt after the first."""
+    return f"{ATTEMPT_HEADER}{number} of task {task_id}, {stamp} ===="
 
 
 def render_argv(command: Sequence[str], values: Mapping[str, str]) -> list[str]:

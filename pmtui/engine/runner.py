@@ -69,6 +69,8 @@ from pmtui.engine.process import (
     AttemptResult,
     AttemptSpec,
     StopRequest,
+    attempt_header,
+    log_header,
     render_argv,
     run_attempt,
 )
@@ -669,10 +671,10 @@ class _LiveRun:
         header = None
         if record.number > 1:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            header = f"==== pmtui: attempt {record.number} of task {task.id}, {stamp} ===="
+            header = attempt_header(record.number, task.id, stamp)
             if resuming is not None:
                 session = resuming.session_id
-                header += f"\n==== pmtui: it continues the agent's session {session} ===="
+                header += "\n" + log_header(f"it continues the agent's session {session}")
         return AttemptSpec(
             argv=argv,
             cwd=cwd,

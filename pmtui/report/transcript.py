@@ -19,16 +19,18 @@ from pmtui.agents.parsers import make_parser
 from pmtui.agents.parsers.base import OutputParser
 from pmtui.agents.signals import Transcript, TranscriptKind
 from pmtui.config.model import ParserKind
+from pmtui.engine.process import ATTEMPT_HEADER as ATTEMPT_LOG_HEADER
+from pmtui.engine.process import LOG_HEADER
 
 TranscriptLine = Transcript
 """One entry of the transcript: its kind (assistant text, tool call, result, error, info)
 and its text (which may span a few lines)."""
 
-PMTUI_HEADER = "==== pmtui:"
+PMTUI_HEADER = LOG_HEADER
 """How pmtui's own header lines start (attempts, `[isolation] setup`, `[merge] check`)."""
 PMTUI_NOTE = "pmtui: "
 """How pmtui's own notes start (`pmtui: the work of the earlier attempt is kept as …`)."""
-ATTEMPT_HEADER = "==== pmtui: attempt "
+ATTEMPT_HEADER = ATTEMPT_LOG_HEADER
 """The header before each attempt after the first: a fresh parser reads what follows."""
 
 MARKS: dict[TranscriptKind, tuple[str, str]] = {

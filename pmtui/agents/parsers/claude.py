@@ -191,7 +191,10 @@ class ClaudeParser(OutputParser):
             self._limit = RateLimited(_LIMIT_KINDS[status], one_line(text, 200), status)
             signals.append(self._limit)
         elif is_error:
-            signals.append(AgentError(text or "; ".join(errors) or get_str(event, "subtype")))
+            message = text or "; ".join(errors) or get_str(event, "subtype")
+            # Also in the transcript: the log screen then says why the attempt stopped.
+            signals.append(Transcript(TranscriptKind.ERROR, cut_lines(message)))
+            signals.append(AgentError(message))
         signals.append(Result(ok=not is_error, text=text or "\n".join(errors)))
         return signals
 
