@@ -138,10 +138,11 @@ class RunRecorder:
             self.error = error
             return []
 
-    def run_finished(self, status: str, now: float) -> None:
-        """The run ended (written at once). An aborted run stays resumable (`--resume`)."""
-        if status == ABORTED:
-            self._write(lambda: self.store.set_run_status(self.run_id, ABORTED))
+    def run_finished(self, status: str, now: float, *, resumable: bool = False) -> None:
+        """The run ended (written at once). An aborted run stays resumable (`--resume`), as
+        does one that left work undone on purpose (`resumable`: its budget ran out)."""
+        if status == ABORTED or resumable:
+            self._write(lambda: self.store.set_run_status(self.run_id, status))
         else:
             self._write(lambda: self.store.finish_run(self.run_id, status, now))
         self.flush()

@@ -294,6 +294,8 @@ class _LiveRun:
         self.sampler = GroupSampler()
         self.plan_path = str(Path(plan.path).resolve())
         self.finished_event: RunFinished | None = None
+        self.budget_skipped = 0
+        """Tasks the run's budget left skipped (the run stays resumable)."""
         self.hard_paused = False
         self.saturated_streak = 0
         self.abort_reason = ""
@@ -418,6 +420,8 @@ class _LiveRun:
             if isinstance(event, RunFinished):
                 # Emitted and saved by `run_plan` once every process group is gone.
                 self.finished_event = event
+                assert isinstance(output, decisions.RunFinished)
+                self.budget_skipped = output.budget_skipped
             elif event is not None:
                 self.emit(event)
 
@@ -1065,6 +1069,8 @@ async def run_plan(
         if recorder is not None:
             recorder.flush()
             if run.finished_event is not None:
-                recorder.run_finished(run.finished_event.status, time.time())
+                # Tasks the budget skipped are work left: `--resume --budget N` goes on.
+                leftover = run.budget_skipped > 0
+                recorder.run_finished(run.finished_event.status, time.time(), resumable=leftover)
     emit(finished)
     return finished

@@ -218,6 +218,15 @@ class LiveRun:
             lines += [f"      {step}" for step in self.isolation.manual(task.id)]
         return "\n".join(lines) + "\n"
 
+    def _budget_left_work(self) -> bool:
+        """Whether the run ended with work left and stays resumable: its budget ran out (the
+        store keeps such a run unfinished, as it does an aborted one)."""
+        try:
+            record = self.session.store.run(self.session.run_id)
+        except StoreError:
+            return False
+        return record is not None and record.finished_at is None
+
     @property
     def notes(self) -> list[str]:
         """What the user should know before the run (the resume's findings)."""
@@ -243,6 +252,11 @@ class LiveRun:
             )
         elif finished.status == RunStatus.ABORTED.value and options.resumable:
             parts.append(f"resume with: pmtui run {self.plan} --resume\n")
+        elif options.resumable and self._budget_left_work():
+            parts.append(
+                f"the budget ran out with work left; raise it and go on: pmtui run {self.plan} "
+                "--resume --budget USD\n"
+            )
         if options.update_plan:
             parts.append(_tick_done(self.plan, self.finals, self.session))
         if options.junit is not None:

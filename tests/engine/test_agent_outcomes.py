@@ -189,7 +189,7 @@ def test_a_200_kib_prompt_of_an_unknown_cli_comes_as_a_file(
     assert int(count) > 200 * 1024 and path.endswith("1.1.prompt")
 
 
-def test_at_the_run_budget_no_agent_task_starts_and_the_rest_end_skipped(
+def test_at_the_run_budget_no_agent_task_starts_the_rest_end_skipped_and_resume_goes_on(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(
@@ -206,11 +206,20 @@ def test_at_the_run_budget_no_agent_task_starts_and_the_rest_end_skipped(
         "- [ ] 1.2 Second (agent: claudish)\n"
         "- [ ] 1.3 Third (agent: claudish)\n",
     )
-    code, out, _ = run(["run", "plan.md", "--json", "--budget", "0.01"], capsys)
+    code, out, err = run(["run", "plan.md", "--json", "--budget", "0.01"], capsys)
     assert code == 1
     tasks = finished(json_events(out))
     assert [tasks[t]["status"] for t in ("1.1", "1.2", "1.3")] == ["done", "skipped", "skipped"]
     assert tasks["1.2"]["reason"] == "budget: $0.01 of $0.01 spent"
+    assert "raise it and go on: pmtui run plan.md --resume --budget USD" in err
+    # The work left is resumable with a higher budget; what was spent still counts.
+    code, out, _ = run(["run", "plan.md", "--json", "--resume", "--budget", "0.02"], capsys)
+    assert code == 1
+    tasks = finished(json_events(out))
+    assert [tasks[t]["status"] for t in ("1.2", "1.3")] == ["done", "skipped"]
+    code, out, _ = run(["run", "plan.md", "--json", "--resume", "--budget", "1"], capsys)
+    assert code == 0
+    assert finished(json_events(out))["1.3"]["status"] == "done"
 
 
 def test_a_task_over_its_own_budget_is_stopped_and_not_retried(
