@@ -8,6 +8,7 @@ store, garbage and huge lines are ignored, and a prompt over 128 KiB reaches the
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -239,3 +240,108 @@ def test_a_task_over_its_own_budget_is_stopped_and_not_retried(
     task = finished(events)["1.1"]
     assert (task["status"], task["reason"], task["attempt"]) == ("failed", "budget $0.01 spent", 1)
     assert [e for e in events if e["event"] == "task_retrying"] == []
+
+
+SESSION_AGENT = """\
+import json, sys
+marker, mode = sys.argv[1], sys.argv[2]
+with open(marker, "a") as seen:
+    seen.write(json.dumps(sys.argv[3:]) + "\\n")
+print(json.dumps({"type": "system", "subtype": "init", "session_id": "sess-1", "model": "m"}),
+      flush=True)
+if mode == "hang":
+    import time
+    time.sleep(60)
+sys.exit(1)
+"""
+"""A Claude-like agent: it records its arguments, opens session `sess-1`, then hangs (for a
+timeout) or fails at once."""
+
+
+def session_agent(workdir: Path, mode: str, extra: str = "") -> str:
+    script = workdir / "agent.py"
+    script.write_text(SESSION_AGENT, encoding="utf-8")
+    return (
+        f'[agents.sessions]\ncommand = ["{sys.executable}", "{script}", '
+        f'"{workdir / "argv.jsonl"}", "{mode}", "-p", "{{prompt}}"]\n'
+        'parser = "claude-stream-json"\nresume = ["--resume", "{session_id}"]\n'
+        f"retries = 1\nmodifies_code = false\n{extra}"
+        '[conflicts]\nretry_delay = "0.05s"\n'
+    )
+
+
+def argv_of_each_attempt(workdir: Path) -> list[list[str]]:
+    import json
+
+    lines = (workdir / "argv.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_after_a_timeout_the_next_attempt_continues_the_session(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", session_agent(workdir, "hang"))
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Work (agent: sessions) (timeout: 1s)\n")
+    code, out, _ = run(["run", "plan.md", "--json"], capsys)
+    assert code == 1
+    first, second = argv_of_each_attempt(workdir)
+    assert "--resume" not in first
+    assert second[second.index("--resume") + 1] == "sess-1"
+    assert second[-1].startswith("(pmtui: your previous attempt at this task was interrupted.")
+    rows = attempts(workdir)
+    assert [row["interrupted"] for row in rows] == [1, 1]
+    assert finished(json_events(out))["1.1"]["reason"].startswith("timeout after 1s")
+
+
+def test_after_a_plain_failure_the_next_attempt_starts_a_fresh_session(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", session_agent(workdir, "fail"))
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Work (agent: sessions)\n")
+    code, _, _ = run(["run", "plan.md", "--json"], capsys)
+    assert code == 1
+    assert ["--resume" in argv for argv in argv_of_each_attempt(workdir)] == [False, False]
+
+
+def test_resume_on_failure_continues_the_session_after_a_plain_failure(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pmtui.toml", session_agent(workdir, "fail", "resume_on_failure = true\n"))
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Work (agent: sessions)\n")
+    code, _, _ = run(["run", "plan.md", "--json"], capsys)
+    assert code == 1
+    assert ["--resume" in argv for argv in argv_of_each_attempt(workdir)] == [False, True]
+
+
+def test_a_reset_time_the_agent_names_is_honoured_and_shown_as_a_time_of_day(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # opencode's 429 carries `retry-after: 1`: the provider waits 1 s, not the 30 s default.
+    write(
+        workdir / "pmtui.toml",
+        '[conflicts]\nrate_limit_backoff = "10m"\n'
+        + once_then("opener", "opencode-429.stdout", "opencode-ok.stdout", "opencode-json", 1),
+    )
+    write(workdir / "plan.md", "## Phase 1\n- [ ] 1.1 Write hello (agent: opener)\n")
+    code, out, _ = run(["run", "plan.md", "--json"], capsys)
+    assert code == 0
+    events = json_events(out)
+    (wait,) = [e for e in events if e["event"] == "task_waiting"]
+    assert re.fullmatch(
+        r"rate limited \(shared\) until \d\d:\d\d:\d\d \(the reset time it reported\)",
+        wait["reason"],
+    )
+    starts = [e for e in events if e["event"] == "task_started"]
+    assert [e["attempt"] for e in starts] == [1, 1]
+    assert 0.5 < starts[1]["time"] - wait["time"] < 30
+
+
+def test_the_next_local_time_of_day_is_today_or_tomorrow() -> None:
+    import datetime
+
+    from pmtui.engine.runner import seconds_until
+
+    now = datetime.datetime(2026, 12, 8, 0, 59, 30).astimezone()
+    assert seconds_until(1, 0, now) == 30
+    later = datetime.datetime(2026, 12, 8, 23, 0, 0).astimezone()
+    assert seconds_until(1, 0, later) == 2 * 3600
