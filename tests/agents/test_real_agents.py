@@ -246,3 +246,45 @@ def with_group_killed(pgid: int) -> None:
     """No process of a test's pmtui outlives it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+needs_codex = pytest.mark.skipif(
+    CODEX is None, reason="codex is not installed (make test installs it into .agents/)"
+)
+
+
+@needs_codex
+def test_codex_killed_mid_task_resumes_its_thread_counting_tokens_once(
+    repo: Path, server: FakeLLM, tmp_path: Path
+) -> None:
+    write_plan(repo, "1.1 fake:write c.txt gamma (agent: codex)")
+    env = environment(server, tmp_path / "home")
+    server.enqueue("ok", "slow 600")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pmtui", "run", "plan.md", "--json"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert server.wait_for_requests(2, 60, model=True), "codex never asked twice"
+        thread = wait_for_session(repo)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        asked_before = len(server.model_requests)
+        code, events = pmtui(repo, env, "--resume")
+    finally:
+        with_group_killed(first.pid)
+    assert code == 0
+    rows = attempts(repo)
+    assert [row["session_id"] for row in rows] == [thread, thread]
+    resumed = server.model_requests[asked_before]
+    assert any("fake:write c.txt gamma" in text for text in resumed.user_texts[:-1])
+    # Codex reports its thread's running totals (the killed attempt's answered call
+    # included); over both attempts each answered call (1200 tokens in) counts once.
+    answered = len(server.model_requests) - 1  # one call hung until pmtui was killed
+    assert sum(row["input_tokens"] for row in rows) == 1200 * answered == 3600
+    assert of(events, "task_usage", "1.1")[-1]["input_tokens"] == rows[1]["input_tokens"]
+    assert git(repo, "show", "main:c.txt").strip() == "gamma"
