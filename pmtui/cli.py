@@ -24,7 +24,13 @@ from pmtui.config.loader import CONFIG_NAME
 from pmtui.config.prices import DOLLAR_EXAMPLES, parse_dollars
 from pmtui.config.writer import render_default_config
 from pmtui.plan.errors import Severity
-from pmtui.project import Project, load_config_for, load_project, program_problems
+from pmtui.project import (
+    Project,
+    load_config_for,
+    load_project,
+    program_problems,
+    run_workdir,
+)
 from pmtui.report.check import render_check_json, render_problems, render_summary
 from pmtui.store.files import bundled, find_repo_root, write_new_file
 
@@ -534,8 +540,6 @@ def _fate(keep: bool) -> str:
 def _store_root(plan: Path | None, config: Path | None) -> tuple[Path, Project | None] | int:
     """The folder whose `.pmtui/` holds the runs: the plan's working root, else the current
     repository's root, else the current folder. An int is an exit code (bad plan)."""
-    from pmtui.report.headless import run_workdir
-
     if plan is None:
         return find_repo_root(Path.cwd()) or Path.cwd(), None
     if not plan.is_file():

@@ -209,6 +209,7 @@ def program_problems(project: Project, severity: Severity = Severity.ERROR) -> l
         return []
     problems: list[Problem] = []
     seen: set[str] = set()
+    workdir = run_workdir(project, Path(project.plan.path))  # where relative programs are
     for task in project.plan.tasks:
         name = project.agent_of(task)
         agent = project.config.agents.get(name)
@@ -216,7 +217,7 @@ def program_problems(project: Project, severity: Severity = Severity.ERROR) -> l
         if task.done or agent is None or not agent.bound or runs_as in seen:
             continue
         seen.add(runs_as)
-        if program_path(agent) is not None:
+        if program_path(agent, workdir) is not None:
             continue
         install = f"install it: {agent.install}" if agent.install else "install it"
         problems.append(
@@ -233,17 +234,34 @@ def program_problems(project: Project, severity: Severity = Severity.ERROR) -> l
     return problems
 
 
-def program_path(agent: AgentConfig) -> str | None:
-    """Where the agent's program is: found on PATH, or the path written; None: missing.
-    The demo agent runs with pmtui's own Python, so it is always there."""
+def program_path(agent: AgentConfig, workdir: Path | None = None) -> str | None:
+    """Where the agent's program is: found on PATH, or the path written (a relative one in
+    `workdir`, where the agent runs); None: missing. The demo agent runs with pmtui's own
+    Python, so it is always there; a program named with a placeholder (`{workdir}/agent`)
+    is only known at the run, so it is taken as written."""
     if DEMO_MODULE in agent.command:
         return sys.executable
     program = agent.program
-    if not program or "{" in program:
+    if not program:
         return None
+    if "{" in program:
+        return program
     if os.sep in program:
-        return program if os.access(program, os.X_OK) else None
+        path = Path(program) if workdir is None else workdir / program
+        return str(path) if os.access(path, os.X_OK) else None
     return shutil.which(program)
+
+
+def run_workdir(project: Project, plan: Path) -> Path:
+    """Where tasks run and `.pmtui/` lives: `[pool] workdir` (relative to the plan's folder),
+    else the repository root when the plan is in a git repository, else the plan's folder
+    (DESIGN.md §3)."""
+    assert project.config is not None
+    configured = project.config.pool.workdir
+    plan_dir = plan.resolve().parent
+    if configured:
+        return (plan_dir / Path(configured).expanduser()).resolve()
+    return (find_repo_root(plan_dir) or plan_dir).resolve()
 
 
 def _runs_isolated(config: Config) -> Callable[[Task], bool]:

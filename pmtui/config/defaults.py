@@ -418,7 +418,7 @@ COMMENTS: dict[str, str] = {
         "dollars; when reached no new agent task starts, and those left end skipped "
         "(exit 1); 0 = no limit; pmtui run --budget USD overrides it"
     ),
-    "budget.max_tokens": "tokens agents report (input, output and cache); 0 = no limit",
+    "budget.max_tokens": "tokens agents report (input, output, cache reads); 0 = no limit",
     "agents": "Agents: one table each; a task picks one with (agent: NAME)",
     "agents.command": (
         "argv; placeholders {prompt} {prompt_file} {script} {task_id} {workdir} {plan}"

@@ -156,7 +156,7 @@ class BudgetConfig:
     max_cost_usd: float = 0.0
     """Dollars, over every attempt of the run (its earlier sessions too, after `--resume`)."""
     max_tokens: int = 0
-    """Every token agents report: input, output and cache."""
+    """Tokens agents report: input, output and cache reads (cache writes are not counted)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,7 +228,8 @@ class GitIsolation:
                     keep=keep,
                 )
             )
-            if self.settings.copy_files:
+            # Not into a kept worktree: the agent may have changed those files there.
+            if self.settings.copy_files and not prepared.continued:
                 await anyio.to_thread.run_sync(self._copy_files, prepared.worktree.path)
         except (WorktreeError, KeyError, OSError, ValueError, FileLocked) as error:
             raise PrepareFailed(f"exit 126: cannot prepare the worktree: {error}") from None

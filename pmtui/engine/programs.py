@@ -157,11 +157,15 @@ def probe(
     chosen = [agents[name] for name in (names if names is not None else agents)]
     paths = {agent.name: program_path(agent) if agent.bound else None for agent in chosen}
     kinds = {agent.name: agent_kind(agent) for agent in chosen}
+    # Only an agent CLI is asked its version: any other program (a user's `./deploy.sh`)
+    # would simply run, `--version` or not.
     programs = sorted(
         {
             path
             for name, path in paths.items()
-            if path is not None and agents[agents[name].base or name].name not in BUILTIN_AGENTS
+            if path is not None
+            and agents[name].parser is not ParserKind.PROGRESS
+            and agents[agents[name].base or name].name not in BUILTIN_AGENTS
         }
     )
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(programs)))) as pool:

@@ -106,6 +106,11 @@ of the CLI retrying on its own for minutes (Gemini CLI: ten times over ~5 minute
 
 RATE_LIMIT_STATUSES = frozenset({429, 503, 529})
 
+MAX_RESET_WAIT_S = 8 * 86400.0
+"""The longest wait a reported reset time makes (a weekly limit's, and a day over): a
+`retry-after` of 1e17 s from a broken server must not be waited for, nor break the clock
+arithmetic that shows the wait as a time of day."""
+
 __all__ = ["CommandRefused", "Continuation", "RunControl", "run_plan"]
 
 
@@ -117,12 +122,19 @@ def end_escaped(processes: Iterable[psutil.Process]) -> None:
             process.kill()
 
 
+CLOCK_GRACE_S = 120.0
+"""A time of day that passed less than this long ago is now, not tomorrow: agents print a
+reset time cut to the minute (Codex: `try again at 1:00 AM` for a reset at 01:00:45)."""
+
+
 def seconds_until(hour: int, minute: int, now: datetime.datetime | None = None) -> float:
     """Seconds from `now` (local time) to the next `hour:minute` — tomorrow's when today's
-    has passed (an agent's "try again at 1:00 AM")."""
+    has passed (an agent's "try again at 1:00 AM"); 0 when it passed just now."""
     now = now or datetime.datetime.now().astimezone()
     target = now.replace(hour=hour % 24, minute=minute % 60, second=0, microsecond=0)
     if target <= now:
+        if (now - target).total_seconds() < CLOCK_GRACE_S:
+            return 0.0
         target += datetime.timedelta(days=1)
     return (target - now).total_seconds()
 
@@ -215,7 +227,8 @@ class _Attempt:
     """Reads this attempt's output (the agent's own format)."""
     agent: str = ""
     session_id: str | None = None
-    """The agent's session, once it said (kept to resume it)."""
+    """The agent's session, once it said (kept to resume it); from the start, the one it
+    continues."""
     usage: UsageTally = field(default_factory=UsageTally)
     activity: str = ""
     """What the agent said it is doing last (the monitor's message)."""
@@ -474,6 +487,9 @@ class _LiveRun:
             record.resuming = self.resumable(start.task, agent)
             if record.resuming is not None:
                 record.usage = UsageTally(record.resuming.total)
+                # Its session until the agent says otherwise: an attempt cut off before the
+                # agent named it still leaves that session to continue.
+                record.session_id = record.resuming.session_id
         record.agent = start.agent
         self.attempts[start.task] = record
         assert self.tasks is not None
@@ -505,6 +521,7 @@ class _LiveRun:
                 )
                 if not kept and record.resuming is not None:  # its worktree is gone
                     record.resuming, record.usage = None, UsageTally()
+                    record.session_id = None
             except PrepareFailed as error:
                 self.report(record, Outcome.FAILED, None, str(error))
                 return
@@ -571,14 +588,17 @@ class _LiveRun:
         return Outcome.SUCCEEDED, ""
 
     def reset_time(self, limit: RateLimited) -> float | None:
-        """The run time a rate limit ends at, from what the agent said; None: not said."""
+        """The run time a rate limit ends at, from what the agent said (at most
+        `MAX_RESET_WAIT_S` away); None: not said."""
         if limit.reset_at is not None:
-            return self.now() + max(0.0, limit.reset_at - time.time())
-        if limit.retry_after_s is not None:
-            return self.now() + max(0.0, limit.retry_after_s)
-        if limit.reset_clock is not None:
-            return self.now() + seconds_until(limit.reset_clock.hour, limit.reset_clock.minute)
-        return None
+            wait = limit.reset_at - time.time()
+        elif limit.retry_after_s is not None:
+            wait = limit.retry_after_s
+        elif limit.reset_clock is not None:
+            wait = seconds_until(limit.reset_clock.hour, limit.reset_clock.minute)
+        else:
+            return None
+        return self.now() + min(max(0.0, wait), MAX_RESET_WAIT_S)
 
     def environment(self, start: decisions.Start, cwd: Path) -> dict[str, str]:
         """The agent's environment: pmtui's additions and DESIGN.md §5's variables."""
@@ -751,10 +771,13 @@ class _LiveRun:
                     )
                 )
             case Retrying():
-                if said.status is None or said.status in RATE_LIMIT_STATUSES:
+                # Only a rate limit's retries: a connection refused or reset (no status) is
+                # retried by the agent, which gives up by itself; requeued without counting,
+                # it would loop for ever against an unreachable server.
+                if said.status in RATE_LIMIT_STATUSES:
                     record.retries_seen += 1
                 if record.retries_seen >= RETRIES_BEFORE_REQUEUE and not record.stop.is_set():
-                    overloaded = said.status not in (None, 429)
+                    overloaded = said.status != 429
                     kind = RateLimitKind.OVERLOADED if overloaded else RateLimitKind.RATE
                     record.rate_limit = RateLimited(kind, said.message, said.status)
                     record.rate_limited = True
@@ -788,7 +811,9 @@ class _LiveRun:
             # read at the first tick: most short tasks are gone before it, and reading it
             # here would cost a tenth of a short task's spawn.
             self.recorder.attempt_started(record.task, record.number, time.time(), pid, None)
-            self.recorder.attempt_agent(record.task, record.number, record.agent, None)
+            self.recorder.attempt_agent(
+                record.task, record.number, record.agent, record.session_id
+            )
             # Committed now: a pmtui killed from here on leaves a group `--resume` must find.
             self.recorder.flush()
 

@@ -27,7 +27,7 @@ from pmtui.config.units import format_duration
 from pmtui.engine.events import Event, MergeFinished, RunFinished, TaskFinished
 from pmtui.engine.runner import RunControl, run_plan
 from pmtui.engine.session import Session, SessionError, kill_leftovers, open_session
-from pmtui.project import Project, update_plan
+from pmtui.project import Project, run_workdir, update_plan
 from pmtui.report.jsonl import json_line
 from pmtui.report.lines import clean_text, event_line, explain_conflict, finish_line, progress_line
 from pmtui.report.summary import render_agent_stats, render_summary_table
@@ -37,7 +37,7 @@ from pmtui.scheduling.scheduler import CommandRefused
 from pmtui.scheduling.setup import SchedulerSetup
 from pmtui.scheduling.states import TaskState
 from pmtui.store.db import Store, StoreError, store_dir
-from pmtui.store.files import SourceError, find_repo_root
+from pmtui.store.files import SourceError
 from pmtui.vcs.strategies import Strategy
 
 if TYPE_CHECKING:  # the git modules load only for a run with worktrees
@@ -72,18 +72,6 @@ class HeadlessOptions:
     """Become a child subreaper to end descendants that left their group (process-wide)."""
     resumable: bool = True
     """Whether to tell how to resume an aborted run (not for the demo's temporary folder)."""
-
-
-def run_workdir(project: Project, plan: Path) -> Path:
-    """Where tasks run and `.pmtui/` lives: `[pool] workdir` (relative to the plan's folder),
-    else the repository root when the plan is in a git repository, else the plan's folder
-    (DESIGN.md §3)."""
-    assert project.config is not None
-    configured = project.config.pool.workdir
-    plan_dir = plan.resolve().parent
-    if configured:
-        return (plan_dir / Path(configured).expanduser()).resolve()
-    return (find_repo_root(plan_dir) or plan_dir).resolve()
 
 
 class _Sink:

@@ -68,8 +68,9 @@ NO_ATTEMPTS: Mapping[str, Sequence[AttemptRecord]] = {}
 def usage_totals(attempts: Iterable[AttemptRecord]) -> tuple[int | None, float | None]:
     """`(tokens, cost_usd)` of some attempts: the sums over those that reported usage.
 
-    Tokens are `AttemptUsage.tokens` (cache writes included); `None` when no attempt
-    reported usage. The cost sums the known costs; `None` when none is known.
+    Tokens are `AttemptUsage.tokens` (input, output and cache reads: cache writes apart);
+    `None` when no attempt reported usage. The cost sums the known costs; `None` when none
+    is known.
     """
     used = [attempt.usage for attempt in attempts if attempt.usage is not None]
     if not used:

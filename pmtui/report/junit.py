@@ -75,7 +75,7 @@ def render_junit(
     a task missing from them gets no title, no agent property, an empty tail. `timestamp`
     is written as given (ISO 8601 is what readers expect).
 
-    `usage` is by task id, then attempt: each attempt's last `task_usage` (`TaskView.usage`
+    `usage` is by task id, then attempt start: each attempt's last `task_usage` (`TaskView.usage`
     of a `RunView`). A task with some gets the properties `tokens` (input + output + cache
     reads, as `TaskView.tokens`), `input_tokens`, `output_tokens`, `cache_read_tokens`,
     summed over its attempts, `cost_usd` and `turns` (sums of the known figures; left out

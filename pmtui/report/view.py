@@ -111,7 +111,10 @@ class TaskView:
     over_cpu: bool = False
     """Whether any sample flagged it above `cpu_per_agent`."""
     usage: dict[int, TaskUsage] = field(default_factory=dict)
-    """The last `task_usage` of each attempt (its totals so far), by attempt."""
+    """The last `task_usage` of each attempt (its totals so far), by the attempt's start
+    (1, 2…: an attempt requeued after a rate limit repeats its number, not its start)."""
+    starts: int = 0
+    """How many attempts started (requeued ones too)."""
 
     @property
     def tokens(self) -> int:
@@ -262,6 +265,7 @@ class RunView:
                 task = self._task(event.task)
                 task.status = TaskState.RUNNING
                 task.agent, task.slot, task.attempt = event.agent, event.slot, event.attempt
+                task.starts += 1
                 self.slot_tasks[event.slot] = event.task
                 span = AttemptSpan(event.task, event.agent, event.slot, event.attempt, event.time)
                 self.spans.append(span)
@@ -287,7 +291,8 @@ class RunView:
                 self._close_span(event.task, event.time, event.status)
                 self._finish(self._task(event.task), event)
             case TaskUsage():
-                self._task(event.task).usage[event.attempt] = event
+                task = self._task(event.task)
+                task.usage[task.starts or event.attempt] = event
             case MergeFinished():
                 task = self._task(event.task)
                 task.merge_result, task.conflicts = event.result, event.conflicts

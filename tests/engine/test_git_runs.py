@@ -10,6 +10,7 @@ main checkout (bounded by its timeout).
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,38 @@ def test_an_abort_while_a_merge_waits_for_hand_edits_ends_at_once(repo: Path) ->
     assert (repo / "shared.txt").read_text() == "by hand\n"
     branch = next(b for b in git(repo, "branch", "--list", "pmtui/*").split() if b.endswith("1.1"))
     assert "line 5 by the task" in git(repo, "show", f"{branch}:shared.txt")  # its work kept
+
+
+CONTINUING_AGENT = """\
+import json, os, sys, time
+print(json.dumps({"type": "system", "subtype": "init", "session_id": "sess-1"}), flush=True)
+if "--resume" not in sys.argv:
+    with open(".env", "a") as env:
+        env.write("EDITED=by the agent\\n")
+    time.sleep(60)  # interrupted by its timeout
+with open("seen.txt", "w") as seen:
+    seen.write(open(".env").read())
+print(json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "ok",
+                  "session_id": "sess-1", "usage": {}}), flush=True)
+"""
+
+
+def test_a_continued_session_keeps_its_worktree_and_copy_files_leave_it_alone(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The agent edits a file copy_files brings in, then is cut off by its timeout: the next
+    # attempt continues its session in the same worktree, the edit still there.
+    write(repo / ".env", "SECRET=1\n")
+    agent = repo.parent / "agent.py"
+    write(agent, CONTINUING_AGENT)
+    write(
+        repo / "pmtui.toml",
+        f'[isolation]\ncopy_files = [".env"]\n[agents.resumer]\ncommand = ["{sys.executable}", '
+        f'"{agent}", "-p", "{{prompt}}"]\nparser = "claude-stream-json"\n'
+        'resume = ["--resume", "{session_id}"]\nretries = 1\n',
+    )
+    write(repo / "plan.md", "## Phase 1\n- [ ] 1.1 Edit (agent: resumer) (timeout: 1s)\n")
+    code, out, err = run(["run", "plan.md", "--json"], capsys)
+    assert code == 0, err
+    assert finished(json_events(out))["1.1"]["attempt"] == 2
+    assert git(repo, "show", "main:seen.txt") == "SECRET=1\nEDITED=by the agent\n"

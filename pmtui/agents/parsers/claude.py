@@ -55,6 +55,8 @@ _LIMIT_KINDS = {
     529: RateLimitKind.OVERLOADED,
     503: RateLimitKind.OVERLOADED,
 }
+_ERROR_STATUS = {"rate_limit": 429, "overloaded": 529}
+"""An api_retry's error category, for the status it stands for when `error_status` is null."""
 _DENIED = "requested permissions"
 """How Claude's tool_result says a permission was not granted."""
 _MAX_TURNS = "error_max_turns"
@@ -111,7 +113,8 @@ class ClaudeParser(OutputParser):
                     attempt=get_int(event, "attempt"),
                     max_retries=get_int(event, "max_retries"),
                     delay_s=delay_ms / 1000 if delay_ms is not None else None,
-                    status=get_int(event, "error_status"),
+                    status=get_int(event, "error_status")
+                    or _ERROR_STATUS.get(get_str(event, "error")),
                     message=get_str(event, "error"),
                 )
             ]

@@ -216,6 +216,8 @@ class GeminiParser(OutputParser):
         rest = match.group(3)
         if "Retrying" not in rest:
             return [Transcript(TranscriptKind.ERROR, one_line(line, 200))]  # it gave up
+        if status is None and (limit := read_limit(rest)) is not None:
+            status = limit.status  # "Attempt 1 failed: Resource has been exhausted…"
         return [Retrying(attempt, None, None, status, _retry_reason(rest) or one_line(line, 200))]
 
     def finish(self, exit_code: int | None, killed: bool) -> Verdict:
