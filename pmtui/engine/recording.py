@@ -112,11 +112,13 @@ class RunRecorder:
         self.flush()
 
     def attempt_agent(
-        self, task_id: str, number: int, agent: str, session_id: str | None
+        self, task_id: str, number: int, agent: str, session_id: str | None, runs_as: str = ""
     ) -> None:
-        """Save the agent an attempt runs, and the session it opened once it says."""
+        """Save the agent an attempt runs (and whose program), and the session it opened."""
         self._write(
-            lambda: self.store.attempt_agent(self.run_id, task_id, number, agent, session_id)
+            lambda: self.store.attempt_agent(
+                self.run_id, task_id, number, agent, session_id, runs_as
+            )
         )
 
     def attempt_usage(self, task_id: str, number: int, usage: AttemptUsage) -> None:

@@ -156,6 +156,8 @@ class LastSession:
     """pmtui ended the attempt (abort, timeout, rate limit, its own death): continue it."""
     total: AttemptUsage
     """The session's usage over all its attempts (Codex reports running totals)."""
+    runs_as: str = ""
+    """The agent whose program opened it (a role's base): another CLI cannot continue it."""
 
 
 def last_sessions(attempts: Iterable[AttemptRecord]) -> dict[str, LastSession]:
@@ -176,10 +178,22 @@ def last_sessions(attempts: Iterable[AttemptRecord]) -> dict[str, LastSession]:
             attempt.session_id,
             attempt.interrupted or attempt.ended_at is None,
             totals[attempt.session_id],
+            attempt.runs_as or attempt.agent,
         )
         for task, attempt in last.items()
         if attempt.session_id is not None
     }
+
+
+def continues(previous: LastSession, agent: AgentConfig) -> bool:
+    """Whether an attempt of `agent` continues the session of the task's last attempt: that
+    attempt was interrupted (or failed, with `resume_on_failure`), ran the same agent with
+    the same program (a role's base may have changed since), and the agent can resume."""
+    if not agent.resume or previous.agent != agent.name:
+        return False
+    if previous.runs_as != (agent.base or agent.name):  # another CLI: not its session
+        return False
+    return previous.interrupted or agent.resume_on_failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +249,8 @@ class _Attempt:
     rate_limit: RateLimited | None = None
     """The rate limit that ended (or will end) this attempt."""
     retries_seen: int = 0
+    runs_as: str = ""
+    """The agent whose program runs (a role's base, else `agent`)."""
     resuming: LastSession | None = None
     """The session this attempt continues (None: a fresh session)."""
     model: str = ""
@@ -491,20 +507,15 @@ class _LiveRun:
                 # agent named it still leaves that session to continue.
                 record.session_id = record.resuming.session_id
         record.agent = start.agent
+        record.runs_as = (agent.base or agent.name) if agent is not None else start.agent
         self.attempts[start.task] = record
         assert self.tasks is not None
         self.tasks.start_soon(self.attempt, start, record)
 
     def resumable(self, task_id: str, agent: AgentConfig) -> LastSession | None:
-        """The session the task's next attempt continues: its last attempt's, when that was
-        interrupted (or failed, with `resume_on_failure`) and ran the same agent, which can
-        resume (`resume` arguments)."""
+        """The session the task's next attempt continues, if any (`continues`)."""
         previous = self.sessions.get(task_id)
-        if previous is None or not agent.resume or previous.agent != agent.name:
-            return None
-        if previous.interrupted or agent.resume_on_failure:
-            return previous
-        return None
+        return previous if previous is not None and continues(previous, agent) else None
 
     async def attempt(self, start: decisions.Start, record: _Attempt) -> None:
         isolation = self.isolation if start.isolated else None
@@ -742,7 +753,7 @@ class _LiveRun:
                     record.session_id = said.session_id
                     if self.recorder is not None and record.pgid is not None:
                         self.recorder.attempt_agent(
-                            task_id, record.number, record.agent, said.session_id
+                            task_id, record.number, record.agent, said.session_id, record.runs_as
                         )
                         # Now, not at the loop's next wake-up: a pmtui killed from here on
                         # leaves a session that `--resume` continues.
@@ -812,7 +823,7 @@ class _LiveRun:
             # here would cost a tenth of a short task's spawn.
             self.recorder.attempt_started(record.task, record.number, time.time(), pid, None)
             self.recorder.attempt_agent(
-                record.task, record.number, record.agent, record.session_id
+                record.task, record.number, record.agent, record.session_id, record.runs_as
             )
             # Committed now: a pmtui killed from here on leaves a group `--resume` must find.
             self.recorder.flush()
@@ -870,6 +881,7 @@ class _LiveRun:
             record.session_id,
             interrupted,
             session_total(before.total if same and before else None, record.usage.total),
+            record.runs_as,
         )
 
     # ------------------------------------------------------------------ the tick

@@ -101,6 +101,7 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE attempts ADD COLUMN turns INTEGER;
     ALTER TABLE attempts ADD COLUMN model TEXT NOT NULL DEFAULT '';
     ALTER TABLE attempts ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN runs_as TEXT NOT NULL DEFAULT '';
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -171,6 +172,8 @@ class AttemptRecord:
     interrupted: bool = False
     """pmtui ended it before the agent did (abort, timeout, a rate limit, pmtui's death):
     its session is continued by the next attempt."""
+    runs_as: str = ""
+    """The agent whose program it ran (a role's base; else `agent` itself)."""
 
 
 @dataclass(frozen=True)
@@ -446,14 +449,22 @@ class Store:
             )
 
     def attempt_agent(
-        self, run_id: str, task_id: str, number: int, agent: str, session_id: str | None
+        self,
+        run_id: str,
+        task_id: str,
+        number: int,
+        agent: str,
+        session_id: str | None,
+        runs_as: str = "",
     ) -> None:
-        """Record the agent an attempt runs and the session it opened (None: not yet)."""
+        """Record the agent an attempt runs (and whose program: `runs_as`, for a role) and
+        the session it opened (None: not yet)."""
         with self._writing() as db:
             db.execute(
-                "UPDATE attempts SET agent = ?, session_id = COALESCE(?, session_id)"
+                "UPDATE attempts SET agent = ?, session_id = COALESCE(?, session_id),"
+                " runs_as = COALESCE(NULLIF(?, ''), runs_as)"
                 " WHERE run_id = ? AND task_id = ? AND number = ?",
-                (agent, session_id, run_id, task_id, number),
+                (agent, session_id, runs_as, run_id, task_id, number),
             )
 
     def attempt_usage(self, run_id: str, task_id: str, number: int, usage: AttemptUsage) -> None:
@@ -586,7 +597,7 @@ class Store:
         rows = self._query(
             "SELECT run_id, task_id, number, started_at, ended_at, exit_code, reason, peak_rss,"
             " pgid, create_time, agent, session_id, input_tokens, output_tokens,"
-            " cache_read_tokens, cache_write_tokens, cost_usd, turns, model, interrupted"
+            " cache_read_tokens, cache_write_tokens, cost_usd, turns, model, interrupted, runs_as"
             f" FROM attempts WHERE run_id = ?{unended} ORDER BY started_at, rowid",
             (run_id,),
         )
@@ -606,6 +617,7 @@ class Store:
                 session_id=None if row[11] is None else str(row[11]),
                 usage=_usage(row[12:19]),
                 interrupted=bool(row[19]),
+                runs_as=str(row[20]),
             )
             for row in rows
         ]

@@ -50,3 +50,39 @@ def test_steps_always_total_their_sum(steps: list[tuple[int, int]]) -> None:
         tally.add(Usage(inputs, outputs))
     assert tally.total.input_tokens == sum(step[0] for step in steps)
     assert tally.total.output_tokens == sum(step[1] for step in steps)
+
+
+def test_a_session_is_continued_only_by_the_same_agent_running_the_same_program() -> None:
+    from pmtui.config.loader import ConfigSource, load_config
+    from pmtui.config.model import AgentConfig
+    from pmtui.engine.runner import LastSession, continues, last_sessions
+    from pmtui.store.db import AttemptRecord
+
+    def role_on(base: str) -> AgentConfig:
+        text = f'[pool]\ndefault_agent = "{base}"\n'
+        config, _ = load_config([ConfigSource("pmtui.toml", text)])
+        assert config is not None
+        return config.agents["qa-engineer"]
+
+    record = AttemptRecord(
+        "r",
+        "1.1",
+        1,
+        0.0,
+        None,
+        None,
+        "",
+        None,
+        None,
+        None,
+        agent="qa-engineer",
+        session_id="s",
+        runs_as="claude",
+    )
+    (previous,) = last_sessions([record]).values()
+    assert previous == LastSession("qa-engineer", "s", True, AttemptUsage(), "claude")
+    assert continues(previous, role_on("claude"))
+    # default_agent changed to codex since: a Claude session id means nothing to Codex.
+    assert not continues(previous, role_on("codex"))
+    plain_failure = LastSession("qa-engineer", "s", False, AttemptUsage(), "claude")
+    assert not continues(plain_failure, role_on("claude"))
