@@ -46,6 +46,9 @@ DEFAULT_WIDTH = 100
 
 EXIT_ABORTED = 130
 
+VERSIONS_FILE = "versions.json"
+"""In `$XDG_CACHE_HOME/pmtui/`: the agent CLIs' versions already asked."""
+
 
 def positive_int(text: str) -> int:
     """An argparse `type=` for counts such as `--max-parallel`: a whole number ≥ 1."""
@@ -303,8 +306,10 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _warn_old_programs(project: Project) -> None:
     """Warn about an agent CLI older than the flags pmtui passes it (they drift between
-    versions); its `--version` is asked once per program."""
-    from pmtui.engine.programs import probe
+    versions); its `--version` is asked once per program (and remembered in the user's
+    cache folder until the program's file changes)."""
+    from pmtui.engine.programs import VersionCache, probe
+    from pmtui.store.files import xdg_cache_home
 
     assert project.plan is not None and project.config is not None
     used = {project.agent_of(task) for task in project.plan.tasks if not task.done}
@@ -313,7 +318,8 @@ def _warn_old_programs(project: Project) -> None:
         for name in used
         if (agent := project.config.agents.get(name)) is not None and agent.min_version
     }
-    for info in probe(project.config.agents, sorted(programs)):
+    cache = VersionCache(xdg_cache_home() / "pmtui" / VERSIONS_FILE)
+    for info in probe(project.config.agents, sorted(programs), cache=cache):
         if info.too_old:
             agent = programs[info.name]
             sys.stderr.write(

@@ -20,6 +20,7 @@ def isolated_user_config(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(Path(home) / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(Path(home) / ".cache"))
 
 
 @pytest.fixture

@@ -112,3 +112,25 @@ def test_an_unknown_agent_name_is_a_check_error_with_the_closest_preset(
     assert code == 2
     assert "plan.md:2:25: error: task 1.1 uses unknown agent 'claud'" in err
     assert "did you mean 'claude'?" in err
+
+
+def test_a_programs_version_is_asked_once_until_its_file_changes(tmp_path: Path) -> None:
+    from pmtui.engine.programs import VersionCache
+
+    asked = tmp_path / "asked"
+    program = tmp_path / "cli"
+    program.write_text(f'#!/bin/sh\necho x >> "{asked}"\necho "cli 2.1.197"\n', encoding="utf-8")
+    program.chmod(0o755)
+    cache_file = tmp_path / ".pmtui" / "versions.json"
+    first = VersionCache(cache_file)
+    assert first.version_of(str(program)) == "2.1.197"
+    first.save()
+    cache = VersionCache(cache_file)
+    assert cache.version_of(str(program)) == "2.1.197"
+    cache.save()
+    assert asked.read_text().count("x") == 1  # the second run did not start it
+    program.write_text(program.read_text().replace("2.1.197", "2.2.0"), encoding="utf-8")
+    assert VersionCache(cache_file).version_of(str(program)) == "2.2.0"
+    cache_file.write_text("{not json", encoding="utf-8")  # damaged: asked again, no crash
+    assert VersionCache(cache_file).version_of(str(program)) == "2.2.0"
+    assert asked.read_text().count("x") == 3

@@ -7,6 +7,8 @@ removed `--full-auto`). Probing runs `PROGRAM --version`, so it lives in the eng
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import subprocess
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pmtui.config.defaults import PRESETS
 from pmtui.config.model import AgentConfig, ParserKind
@@ -101,6 +104,60 @@ def version_of(path: str, timeout_s: float = VERSION_TIMEOUT_S) -> str | None:
     return found.group(0) if found else None
 
 
+class VersionCache:
+    """Versions already asked, kept in a JSON file: a program's version cannot change while
+    its file does not (same real path, size and modification time), and asking costs a
+    node start-up per agent CLI — at the start of every run.
+
+    A missing, unreadable or damaged file is an empty cache; one that cannot be written is
+    no error (the next run asks again).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            loaded = {}
+        self._entries: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
+        self._changed = False
+
+    @staticmethod
+    def _stamp(program: str) -> tuple[str, list[int]] | None:
+        try:
+            real = os.path.realpath(program)
+            stat = os.stat(real)
+        except OSError:
+            return None
+        return real, [stat.st_size, stat.st_mtime_ns]
+
+    def version_of(self, program: str) -> str | None:
+        """The program's version: remembered, else asked (`version_of`) and remembered."""
+        stamp = self._stamp(program)
+        if stamp is None:
+            return version_of(program)
+        real, mark = stamp
+        entry = self._entries.get(real)
+        if isinstance(entry, dict) and entry.get("stamp") == mark:
+            remembered = entry.get("version")
+            return remembered if isinstance(remembered, str) else None
+        version = version_of(program)
+        if version is not None:
+            self._entries[real] = {"stamp": mark, "version": version}
+            self._changed = True
+        return version
+
+    def save(self) -> None:
+        """Write what was learnt (atomically; quietly not, when it cannot be written)."""
+        if not self._changed:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(self._entries, indent=1), encoding="utf-8")
+            os.replace(partial, self.path)
+
+
 def older_than(version: str, minimum: str) -> bool:
     """Whether `version` is below `minimum` (numeric parts compared; unreadable: False)."""
     have, want = _parts(version), _parts(minimum)
@@ -150,8 +207,10 @@ def probe(
     *,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
+    cache: VersionCache | None = None,
 ) -> list[ProgramInfo]:
-    """What is installed of each agent (all, or `names`), probing each program once."""
+    """What is installed of each agent (all, or `names`), probing each program once (or
+    not at all, for a version `cache` remembers)."""
     environ = os.environ if environ is None else environ
     home = Path.home() if home is None else home
     chosen = [agents[name] for name in (names if names is not None else agents)]
@@ -168,8 +227,11 @@ def probe(
             and agents[agents[name].base or name].name not in BUILTIN_AGENTS
         }
     )
+    ask = version_of if cache is None else cache.version_of
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(programs)))) as pool:
-        versions = dict(zip(programs, pool.map(version_of, programs), strict=True))
+        versions = dict(zip(programs, pool.map(ask, programs), strict=True))
+    if cache is not None:
+        cache.save()
     found: list[ProgramInfo] = []
     for agent in chosen:
         path = paths[agent.name]

@@ -119,6 +119,12 @@ def xdg_config_home() -> Path:
     return Path(configured) if configured else Path.home() / ".config"
 
 
+def xdg_cache_home() -> Path:
+    """`$XDG_CACHE_HOME`, else `~/.cache`."""
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(configured) if configured else Path.home() / ".cache"
+
+
 def bundled(folder: str) -> Path:
     """A data folder shipped with pmtui (`demo_plans`, `themes`).
 
