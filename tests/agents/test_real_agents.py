@@ -195,25 +195,7 @@ def test_kill_9_mid_task_then_resume_continues_the_same_session(
     repo: Path, server: FakeLLM, tmp_path: Path
 ) -> None:
     write_plan(repo, "1.1 fake:write a.txt alpha (agent: claude)")
-    env = environment(server, tmp_path / "home")
-    server.enqueue("ok", "slow 600")  # the tool call is answered; the next call hangs
-    first = subprocess.Popen(
-        [sys.executable, "-m", "pmtui", "run", "plan.md", "--json"],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        assert server.wait_for_requests(2, 60, model=True), "claude never asked twice"
-        session = wait_for_session(repo)
-        os.kill(first.pid, signal.SIGKILL)  # pmtui dies; its claude is left hanging
-        first.wait(10)
-        asked_before = len(server.model_requests)
-        code, events = pmtui(repo, env, "--resume")
-    finally:
-        with_group_killed(first.pid)
+    session, asked_before, code, events = killed_then_resumed(repo, server, tmp_path)
     assert code == 0
     (finished,) = of(events, "task_finished", "1.1")
     assert (finished["status"], finished["attempt"]) == ("done", 2)
@@ -225,6 +207,38 @@ def test_kill_9_mid_task_then_resume_continues_the_same_session(
     assert resumed.tool_results >= 1, "the resumed session did not send its history"
     assert any("fake:write a.txt alpha" in text for text in resumed.user_texts[:-1])
     assert git(repo, "show", "main:a.txt").strip() == "alpha"
+
+
+def killed_then_resumed(
+    repo: Path, server: FakeLLM, tmp_path: Path
+) -> tuple[str, int, int, list[dict[str, Any]]]:
+    """`pmtui run` killed with SIGKILL while its agent waits for the model (the tool call was
+    answered, the next call hangs), then `pmtui run --resume`.
+
+    Returns:
+        The session the first attempt stored, how many model calls came before the resume,
+        and the resumed run's exit code and events.
+    """
+    env = environment(server, tmp_path / "home")
+    server.enqueue("ok", "slow 600")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pmtui", "run", "plan.md", "--json"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert server.wait_for_requests(2, 60, model=True), "the agent never asked twice"
+        session = wait_for_session(repo)
+        os.kill(first.pid, signal.SIGKILL)  # pmtui dies; its agent is left hanging
+        first.wait(10)
+        asked_before = len(server.model_requests)
+        code, events = pmtui(repo, env, "--resume")
+    finally:
+        with_group_killed(first.pid)
+    return session, asked_before, code, events
 
 
 def wait_for_session(repo: Path, timeout_s: float = 30.0) -> str:
@@ -258,25 +272,7 @@ def test_codex_killed_mid_task_resumes_its_thread_counting_tokens_once(
     repo: Path, server: FakeLLM, tmp_path: Path
 ) -> None:
     write_plan(repo, "1.1 fake:write c.txt gamma (agent: codex)")
-    env = environment(server, tmp_path / "home")
-    server.enqueue("ok", "slow 600")
-    first = subprocess.Popen(
-        [sys.executable, "-m", "pmtui", "run", "plan.md", "--json"],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        assert server.wait_for_requests(2, 60, model=True), "codex never asked twice"
-        thread = wait_for_session(repo)
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        asked_before = len(server.model_requests)
-        code, events = pmtui(repo, env, "--resume")
-    finally:
-        with_group_killed(first.pid)
+    thread, asked_before, code, events = killed_then_resumed(repo, server, tmp_path)
     assert code == 0
     rows = attempts(repo)
     assert [row["session_id"] for row in rows] == [thread, thread]
