@@ -10,7 +10,8 @@ best of 3. The references run the same N commands 5 at a time:
 
 - `make -j5` on a generated Makefile, one phony target per task with the recipe
   `sh -c true`: the command pmtui's `shell` agent runs for the task, and the reference of
-  NOTES.md (make -j5 0.53–0.64 s there). The target is measured against this one;
+  the earlier measurements (make -j5 0.53–0.64 s for 1,000 tasks). The target is measured
+  against this one;
 - `make -j5` with the recipe `true`, which make execs directly without a shell: shown for
   context (it does half the work: one exec per task instead of two);
 - `xargs -P5 -I{} sh -c {}` fed N lines `true` (a shell per command, like pmtui).

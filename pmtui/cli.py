@@ -1,6 +1,6 @@
 """The `pmtui` command: parses arguments, picks what to do, returns the exit code.
 
-Exit codes (DESIGN.md §8): 2 bad plan, config or arguments; 0 otherwise for `check` and
+Exit codes (docs/design.md §8): 2 bad plan, config or arguments; 0 otherwise for `check` and
 `run --dry-run`. Keeps textual out of its imports so `pmtui check` starts fast.
 """
 

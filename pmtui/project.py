@@ -169,7 +169,7 @@ def load_project(plan_path: Path, config_file: Path | None = None) -> Project:
 
 def _unassigned(plan: Plan, config: Config) -> list[Problem]:
     """Tasks left to run that have no agent to run them: none named, no script, no
-    `default_agent` — or a role with no base agent. Never a silent simulator (DESIGN.md §3)."""
+    `default_agent` — or a role with no base agent. Never a silent simulator (docs/design.md §3)."""
     problems: list[Problem] = []
     set_default = 'set default_agent = "claude" (or codex, gemini, aider, opencode) under [pool]'
     for task in plan.tasks:
@@ -255,7 +255,7 @@ def program_path(agent: AgentConfig, workdir: Path | None = None) -> str | None:
 def run_workdir(project: Project, plan: Path) -> Path:
     """Where tasks run and `.pmtui/` lives: `[pool] workdir` (relative to the plan's folder),
     else the repository root when the plan is in a git repository, else the plan's folder
-    (DESIGN.md §3)."""
+    (docs/design.md §3)."""
     assert project.config is not None
     configured = project.config.pool.workdir
     plan_dir = plan.resolve().parent

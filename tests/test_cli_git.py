@@ -1,5 +1,5 @@
 """The git commands of the command line: `pmtui demo --git`, `pmtui clean`, and the merge-queue
-prediction of `pmtui check` and `--dry-run` (DESIGN.md §6). Real repositories, checked with the
+prediction of `pmtui check` and `--dry-run` (docs/design.md §6). Real repositories, checked with the
 `git` CLI.
 """
 

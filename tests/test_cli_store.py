@@ -276,5 +276,5 @@ def test_demo_runs_the_bundled_plan_live_and_cleans_up(
     assert len(done) == events[0]["tasks"] > 5
     assert {event["status"] for event in done.values()} == {"done"}
     assert list(private_tmp.glob("pmtui-demo-*")) == []
-    # DESIGN.md §8: with --json, stdout carries only JSON lines (the banner belongs on stderr).
+    # docs/design.md §8: with --json, stdout carries only JSON lines (the banner belongs on stderr).
     assert not_json == [], "stdout of `pmtui demo --json` has lines that are not JSON"

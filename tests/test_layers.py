@@ -1,4 +1,4 @@
-"""The core never imports textual (DESIGN.md §1), proven in fresh interpreters.
+"""The core never imports textual (docs/design.md §1), proven in fresh interpreters.
 
 import-linter checks the static imports (`make lint`); these tests catch what it cannot see,
 such as an import hidden in a function that runs at import time, and keep `pmtui check`

@@ -1,7 +1,7 @@
 """The demo agent: a real process that pretends to do a task (`python -m pmtui.agents.demo`).
 
 It works for a while, prints `::progress::<percent> <message>` lines and log lines on stdout
-(DESIGN.md §5), and exits 0 — unless told to misbehave, for tests and the live demo.
+(docs/design.md §5), and exits 0 — unless told to misbehave, for tests and the live demo.
 Messages and timing jitter depend only on the task id, never on the clock.
 
 Environment (all optional; an empty value means the default):

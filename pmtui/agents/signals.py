@@ -199,7 +199,7 @@ class AgentOutcome(StrEnum):
 class Verdict:
     """A parser's judgement of an ended attempt.
 
-    `reason` starts with a fixed word, as every failure reason does (DESIGN.md §5):
+    `reason` starts with a fixed word, as every failure reason does (docs/design.md §5):
     `exit 1`, `permission denied: Write hello.txt`, `max turns`, `agent error: …`,
     `rate limited (429)`, `quota exceeded: …`. Empty for a success.
     """

@@ -1,4 +1,4 @@
-"""The built-in defaults of `pmtui.toml` (DESIGN.md §3), which reproduce seed 001.
+"""The built-in defaults of `pmtui.toml` (docs/design.md §3), which reproduce seed 001.
 
 Kept as plain TOML-shaped data: `pmtui init` writes exactly this, and every user file is
 deep-merged over it.
@@ -172,7 +172,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 """The real agent CLIs pmtui knows, each in its headless JSON mode with permission to edit
-files in its working directory unattended (DESIGN.md §3)."""
+files in its working directory unattended (docs/design.md §3)."""
 
 PRICES: dict[str, dict[str, float]] = {
     "gpt-5": {"input_per_mtok": 1.25, "output_per_mtok": 10.0},

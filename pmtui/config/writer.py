@@ -32,7 +32,7 @@ def _comment(text: str) -> str:
 
 
 def _value(value: Any) -> str:
-    """One value in TOML; lists inline (`["npm", "ci"]`) as DESIGN.md §3 writes them."""
+    """One value in TOML; lists inline (`["npm", "ci"]`) as docs/design.md §3 writes them."""
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
     if isinstance(value, dict):

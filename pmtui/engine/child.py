@@ -1,8 +1,9 @@
 """A spawned agent driven from the event loop by file descriptors (Linux: a pidfd).
 
-Spawning is the hot path of short tasks (NOTES.md): asyncio's subprocess transports, its child
-watcher and anyio's stream wrappers cost as much again as the spawn itself. Here the output
-pipe is read when the loop says it is readable and the exit is seen through a pidfd.
+Spawning is the hot path of short tasks (bench/overhead.py): asyncio's subprocess
+transports, its child watcher and anyio's stream wrappers cost as much again as the spawn
+itself. Here the output pipe is read when the loop says it is readable and the exit is seen
+through a pidfd.
 """
 
 from __future__ import annotations
@@ -78,10 +79,10 @@ class FdSend(ByteSendStream):
 class Child:
     """One spawned agent: `subprocess.Popen` driven from the loop by file descriptors.
 
-    Spawning is the hot path of short tasks (NOTES.md): asyncio's subprocess transports, its
-    child watcher and anyio's stream wrappers cost as much again as the spawn itself. Here
-    the output pipe is read when the loop says it is readable and the exit is seen through
-    a pidfd, so a short task costs little more than its `fork_exec`.
+    Spawning is the hot path of short tasks (bench/overhead.py): asyncio's subprocess
+    transports, its child watcher and anyio's stream wrappers cost as much again as the spawn
+    itself. Here the output pipe is read when the loop says it is readable and the exit is
+    seen through a pidfd, so a short task costs little more than its `fork_exec`.
     """
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:

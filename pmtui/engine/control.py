@@ -1,4 +1,4 @@
-"""The commands a front end gives a live run: the keys of DESIGN.md §8 as method calls.
+"""The commands a front end gives a live run: the keys of docs/design.md §8 as method calls.
 
 The TUI's keys and the headless front end's signals go through `RunControl`; the run it is
 attached to carries them out on its event loop (`runner.py`).
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class RunControl:
-    """The commands a front end gives a live run (DESIGN.md §8 keys).
+    """The commands a front end gives a live run (docs/design.md §8 keys).
 
     Call from the run's event loop. A command the run cannot follow (retrying a task that
     did not fail, any command after the end) raises `CommandRefused` with a sentence for the

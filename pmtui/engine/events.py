@@ -1,4 +1,4 @@
-"""What a run tells its front ends: one frozen record per DESIGN.md §8 JSON-lines event.
+"""What a run tells its front ends: one frozen record per docs/design.md §8 JSON-lines event.
 
 Each class carries exactly the fields §8 lists for its event, plus `time` (seconds since the
 run started), and its stable §8 name in the class attribute `name`. The names and fields are a
@@ -120,7 +120,7 @@ class Resumed:
 
 @dataclass(frozen=True, slots=True)
 class MergeConflict:
-    """One path of a conflict left by the merge queue, explained (DESIGN.md §6)."""
+    """One path of a conflict left by the merge queue, explained (docs/design.md §6)."""
 
     path: str
     type: str  # noqa: A003 - the word DESIGN uses
@@ -197,7 +197,7 @@ class ResourcesSampled:
     cpu_percent: float
     """The machine's CPU use, percent of all cores."""
     cpu_saturated: bool
-    """No new task starts while true (DESIGN.md §3, `cpu_per_agent`)."""
+    """No new task starts while true (docs/design.md §3, `cpu_per_agent`)."""
     tasks: tuple[TaskResources, ...]
 
 
@@ -258,7 +258,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MergeFinished,
     RunFinished,
 )
-"""Every event class, in the order DESIGN.md §8 lists them."""
+"""Every event class, in the order docs/design.md §8 lists them."""
 
 EXTENSION_TYPES: tuple[type[Event], ...] = (ResourcesSampled, MergeWaiting)
 """Events pmtui adds to §8's list (scripts that only know §8 can skip them by name)."""

@@ -15,7 +15,7 @@ import anyio
 import psutil
 
 GRACE_S = 2.0
-"""Seconds between SIGTERM and SIGKILL to a process group (DESIGN.md §5)."""
+"""Seconds between SIGTERM and SIGKILL to a process group (docs/design.md §5)."""
 KILL_WAIT_S = 1.0
 """Seconds to wait for a SIGKILLed group to be gone before giving up on it."""
 POLL_FIRST_S = 0.002

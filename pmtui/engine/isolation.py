@@ -1,4 +1,4 @@
-"""Git isolation in a live run (DESIGN.md §6): each isolated attempt in its own worktree,
+"""Git isolation in a live run (docs/design.md §6): each isolated attempt in its own worktree,
 then the serial merge queue.
 
 `prepare` gives an attempt its worktree on `pmtui/<run>/<task>`, started from the
@@ -559,7 +559,7 @@ def _rank(priority: Priority) -> int:
 
 
 def conflict_reason(details: Sequence[MergeConflict]) -> str:
-    """DESIGN.md §5's reason: `conflict on b.txt with 3.1` (paths and others listed)."""
+    """docs/design.md §5's reason: `conflict on b.txt with 3.1` (paths and others listed)."""
     paths = list(dict.fromkeys(detail.path for detail in details))
     others = list(
         dict.fromkeys(

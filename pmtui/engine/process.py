@@ -49,7 +49,7 @@ LOG_HEADER = "==== pmtui:"
 ATTEMPT_HEADER = f"{LOG_HEADER} attempt "
 """How the log line before each attempt after the first starts."""
 PLACEHOLDERS = ("prompt", "prompt_file", "script", "task_id", "workdir", "plan")
-"""The placeholders of an agent's `command` (DESIGN.md §3)."""
+"""The placeholders of an agent's `command` (docs/design.md §3)."""
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PROGRESS = re.compile(r"::progress::\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))%?(?:\s+(.*?))?\s*")
@@ -140,7 +140,7 @@ class AttemptResult:
     signal_name: str | None
     """The signal the process died of (`SIGKILL`), if it did."""
     reason: str
-    """DESIGN.md §5's fixed words: `exit 1`, `signal SIGSEGV`, `timeout after 30s`, `stopped`
+    """docs/design.md §5's fixed words: `exit 1`, `signal SIGSEGV`, `timeout after 30s`, `stopped`
     (or the reason given to `StopRequest.set`), `exit 127: command not found: foo`; `exit 0`
     for a success."""
     killed: bool

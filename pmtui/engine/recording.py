@@ -1,6 +1,6 @@
 """A live run's writes to the store: every state change and attempt, committed as it happens.
 
-The runner reports what happens; this turns it into `Store` rows (DESIGN.md §7) so that a
+The runner reports what happens; this turns it into `Store` rows (docs/design.md §7) so that a
 `kill -9` loses nothing a later `--resume` needs. Writes queue up while the run's loop works
 through one wake-up and are committed together before it waits again (`flush`): one commit
 per wake-up instead of four per task, and nothing waits in memory while the loop sleeps.

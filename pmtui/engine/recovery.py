@@ -1,5 +1,5 @@
 """After a pmtui died mid-merge: the merge journal reconciled with the repository
-(DESIGN.md §6, §7). Run before a new run or a resume reads what the dead one did.
+(docs/design.md §6, §7). Run before a new run or a resume reads what the dead one did.
 
 The integration branch moves by compare-and-swap, so a merge is either before or after the
 move; what can lag is the main checkout, and the store's record of the task.

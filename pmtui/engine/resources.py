@@ -1,4 +1,4 @@
-"""Memory and CPU of running attempts, measured per process group (DESIGN.md §3, §5).
+"""Memory and CPU of running attempts, measured per process group (docs/design.md §3, §5).
 
 Every attempt runs in its own process group, so the group owns nearly every descendant: one
 pass over the process table (`os.getpgid` per pid, ~2.6 ms, far cheaper than walking each
@@ -261,7 +261,8 @@ def over_memory(sample: GroupSample, limit_bytes: int) -> str | None:
     """The failure reason when an attempt's memory is over the limit (`memory 312MB over 256MB`).
 
     Returns:
-        The reason, starting with the fixed word `memory` (DESIGN.md §5); None within the limit.
+        The reason, starting with the fixed word `memory` (docs/design.md §5); None within
+        the limit.
     """
     if sample.memory_bytes <= limit_bytes:
         return None
@@ -271,6 +272,6 @@ def over_memory(sample: GroupSample, limit_bytes: int) -> str | None:
 def over_cpu(sample: GroupSample, cpu_per_agent: float) -> bool:
     """Whether a group uses more CPU than `cpu_per_agent` (percent of one core): flag only.
 
-    A task is never killed for CPU (DESIGN.md §3); the UI shows the flag.
+    A task is never killed for CPU (docs/design.md §3); the UI shows the flag.
     """
     return sample.cpu_percent > cpu_per_agent

@@ -1,4 +1,4 @@
-"""A live run: drives the scheduler with real attempts (DESIGN.md §5).
+"""A live run: drives the scheduler with real attempts (docs/design.md §5).
 
 One anyio task group holds every attempt. The loop asks the scheduler what to do
 (`Scheduler.decide`), carries out its decisions (start an attempt, stop one) and passes its
@@ -97,7 +97,7 @@ SATURATED_SAMPLES = 3
 tasks (which saturate the CPU for a moment by spawning) must not throttle itself."""
 
 ESTIMATED_CAP = 99.0
-"""An estimated bar never reaches 100 % (DESIGN.md §5): only the task's end does."""
+"""An estimated bar never reaches 100 % (docs/design.md §5): only the task's end does."""
 
 RETRIES_BEFORE_REQUEUE = 2
 """An agent that says it is retrying a rate-limited request this many times is stopped and
@@ -612,7 +612,7 @@ class _LiveRun:
         return self.now() + min(max(0.0, wait), MAX_RESET_WAIT_S)
 
     def environment(self, start: decisions.Start, cwd: Path) -> dict[str, str]:
-        """The agent's environment: pmtui's additions and DESIGN.md §5's variables."""
+        """The agent's environment: pmtui's additions and docs/design.md §5's variables."""
         return {
             **self.agent_env,
             # Some agents (opencode) work in $PWD, not in their process's working directory:

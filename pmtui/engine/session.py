@@ -1,6 +1,6 @@
 """Before a live run starts: take the lock, open the store, start a new run or resume one.
 
-DESIGN.md §7: one pmtui per repository (else per plan); `pmtui run PLAN` always starts a new
+docs/design.md §7: one pmtui per repository (else per plan); `pmtui run PLAN` always starts a new
 run; `--resume` continues the newest unfinished run of the plan — done tasks are not rerun
 (a done task whose text changed is warned about; `--rerun ID` forces it), new tasks run,
 removed ones are dropped, tasks that were running start again with the next attempt number,
@@ -76,7 +76,7 @@ def task_hash(task: Task) -> str:
 
 
 def lock_key(plan_path: Path) -> str:
-    """One lock per repository, else one per plan (DESIGN.md §7)."""
+    """One lock per repository, else one per plan (docs/design.md §7)."""
     return "repository" if find_repo_root(plan_path.parent) is not None else str(plan_path)
 
 

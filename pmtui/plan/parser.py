@@ -1,4 +1,4 @@
-"""Parse the Markdown plan format of DESIGN.md §2 into a `Plan`.
+"""Parse the Markdown plan format of docs/design.md §2 into a `Plan`.
 
 Pure: takes text, returns a Plan and the problems found on the way; never raises on bad
 input. Checks that need the whole plan (dependencies, cycles, agents) live in `validate`.

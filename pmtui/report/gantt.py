@@ -333,7 +333,7 @@ def _final_states(forecast: Forecast) -> list[str]:
 
 
 def dry_run_json(forecast: Forecast) -> dict[str, Any]:
-    """The `pmtui run --dry-run --json` object (DESIGN.md §8).
+    """The `pmtui run --dry-run --json` object (docs/design.md §8).
 
     `{makespan_s, lower_bound_s, sequential_s, slots, schedule: [{task, slot, start_s,
     end_s}]}`: one schedule entry per attempt, in start order.

@@ -1,4 +1,4 @@
-"""The headless front end (`--no-ui`, or stdout not a terminal), DESIGN.md §8.
+"""The headless front end (`--no-ui`, or stdout not a terminal), docs/design.md §8.
 
 Takes the lock and the store (`engine.session`), runs the plan with the engine, and shows
 it as readable lines — one per event, a progress line every `refresh_interval`, then the
@@ -360,7 +360,7 @@ def run_headless(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Run the plan live and headless; returns the exit code of DESIGN.md §8."""
+    """Run the plan live and headless; returns the exit code of docs/design.md §8."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     live = start_live_run(project, plan, options, err)

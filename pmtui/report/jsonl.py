@@ -1,4 +1,4 @@
-"""`--json`: events as the JSON lines of DESIGN.md §8, one compact object per line.
+"""`--json`: events as the JSON lines of docs/design.md §8, one compact object per line.
 
 Every object starts with `"event"` (the stable name) and `"time"` (seconds since the run
 started), then the event's fields in §8's order. Floats are rounded to 3 places (dollars to

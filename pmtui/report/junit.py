@@ -1,4 +1,4 @@
-"""`--junit FILE`: a run's tasks as a JUnit XML report (DESIGN.md §8).
+"""`--junit FILE`: a run's tasks as a JUnit XML report (docs/design.md §8).
 
 One `<testcase>` per task, from its last `task_finished` notice: `done` passes, `failed` and
 `conflict` are failures carrying the log tail, `cancelled` is an error, `skipped` is skipped.

@@ -36,7 +36,7 @@ from pmtui.plan.model import Plan
 from pmtui.scheduling.states import FINAL_STATES, TaskState
 
 ESTIMATED_CAP = 99.0
-"""An estimated bar never reaches 100 %: only the task's end does (DESIGN.md §5)."""
+"""An estimated bar never reaches 100 %: only the task's end does (docs/design.md §5)."""
 
 FAILED_STATES = frozenset({TaskState.FAILED, TaskState.CONFLICT})
 """Final states an agent's attempt ended in without success (cancelled is the user's doing)."""

@@ -1,1 +1,1 @@
-"""Scheduling: which task runs where and when — pure, no I/O, no clock (DESIGN.md §4)."""
+"""Scheduling: which task runs where and when — pure, no I/O, no clock (docs/design.md §4)."""

@@ -1,4 +1,4 @@
-"""What a run has spent on agents, against its budget and each task's own (DESIGN.md §4).
+"""What a run has spent on agents, against its budget and each task's own (docs/design.md §4).
 
 The driver reports each attempt's running totals (`Scheduler.spent`); `Spending` adds them
 up per task and per run, and says when a budget is reached. Reasons are worded here, once.

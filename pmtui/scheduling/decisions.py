@@ -3,7 +3,7 @@
 Decisions (`Start`, `Stop`) are orders for whoever drives the scheduler (the engine or the
 simulator). Notices (`TaskWaiting`, `TaskRetrying`, `TaskFinished`, `BoostChanged`, `Paused`,
 `Resumed`, `RunFinished`) report every step, so front ends can show it; their names and
-fields follow DESIGN.md §8's JSON lines. `Start` doubles as the `task_started` notice.
+fields follow docs/design.md §8's JSON lines. `Start` doubles as the `task_started` notice.
 
 Pure: plain frozen data, no I/O.
 """
@@ -59,7 +59,7 @@ class WaitKind(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """How a whole run ended; decides the exit code (DESIGN.md §8).
+    """How a whole run ended; decides the exit code (docs/design.md §8).
 
     A run whose budget left tasks skipped is `failed` (exit 1): work it was asked to do was
     not done, as when a task fails.

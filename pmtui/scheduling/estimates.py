@@ -1,4 +1,4 @@
-"""How long a task is expected to take (DESIGN.md §4).
+"""How long a task is expected to take (docs/design.md §4).
 
 The median of the last 5 successful durations of the same task from the run history; else
 the task's `estimate:`; else its agent's `estimate`. The history is an interface so the

@@ -52,7 +52,7 @@ class Forecast:
     def bound_terms(self) -> tuple[BoundTerm, ...]:
         """The lower bounds no schedule can beat; the largest is `lower_bound_s`.
 
-        DESIGN.md §8's `max(critical path, total work / slots)`. When critical tasks may
+        docs/design.md §8's `max(critical path, total work / slots)`. When critical tasks may
         open boost slots, work / slots is no bound for them: then the work is shared by the
         boost slots at best, and the non-critical work by the normal slots.
         """

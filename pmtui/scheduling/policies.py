@@ -1,4 +1,4 @@
-"""The order in which ready tasks get free slots (DESIGN.md §4).
+"""The order in which ready tasks get free slots (docs/design.md §4).
 
 - `critical-path` (default): the longest remaining path by estimate first (the task itself
   included), ties by priority, then plan order — list scheduling by "highest level first",

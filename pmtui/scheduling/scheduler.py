@@ -1,4 +1,4 @@
-"""The scheduler: fed what happened, it answers what to do next (DESIGN.md §4).
+"""The scheduler: fed what happened, it answers what to do next (docs/design.md §4).
 
 Inputs are method calls, each with the time it happened: an attempt `finished`, what it
 `spent` so far, a memory or CPU reading, a user command (`pause`, `resume`, `retry`, `skip`,

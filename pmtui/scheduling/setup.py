@@ -50,7 +50,7 @@ class SchedulerSetup:
     seed: int = 0
     """Seeds the back-off jitter: the same seed gives the same schedule."""
     done_before: frozenset[str] = frozenset()
-    """Tasks a resumed run already finished `done` (DESIGN.md §7): never rerun."""
+    """Tasks a resumed run already finished `done` (docs/design.md §7): never rerun."""
     attempts_before: Mapping[str, int] = field(default_factory=dict)
     """Attempts a resumed run already made per task: numbering goes on from there (the
     restarted attempt of a task that was running is `attempt + 1`); the retry budget counts

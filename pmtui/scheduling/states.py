@@ -1,4 +1,4 @@
-"""Task states and the transitions between them (DESIGN.md §4).
+"""Task states and the transitions between them (docs/design.md §4).
 
 `pending → ready → running → done | failed | skipped | cancelled | conflict`, with the passing
 states `waiting` (ready but held back, always with a reason) and `retrying` (between a failed

@@ -1,4 +1,4 @@
-"""Tick `[x]` on finished tasks in the Markdown plan (`--update-plan`, DESIGN.md §7).
+"""Tick `[x]` on finished tasks in the Markdown plan (`--update-plan`, docs/design.md §7).
 
 Works on the file's bytes: only the space inside each chosen `[ ]` becomes `x`, so line
 endings, a missing final newline, a BOM, trailing blanks and any other text are kept exactly.

@@ -1,8 +1,8 @@
-"""The run store: runs, tasks and attempts in `.pmtui/pmtui.db` (DESIGN.md §7).
+"""The run store: runs, tasks and attempts in `.pmtui/pmtui.db` (docs/design.md §7).
 
 sqlite3 in WAL mode with `synchronous=NORMAL`: every state change is one committed
 transaction, which survives `kill -9` of pmtui (not a power cut) without an fsync per
-change (NOTES.md, sqlite3). That is what lets `--resume` trust the store after a crash.
+change. That is what lets `--resume` trust the store after a crash.
 Past durations feed the estimates: `Store` is a `pmtui.scheduling.estimates.History`.
 """
 
@@ -71,7 +71,7 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_by_task ON attempts (task_id, ended_at);
     """,
-    # 1 -> 2: the merge journal (DESIGN.md §6): a merge is written `pending` before the
+    # 1 -> 2: the merge journal (docs/design.md §6): a merge is written `pending` before the
     # integration branch moves and `landed` once the main checkout shows it, so a pmtui
     # killed in between can tell which side of the move it died on.
     """

@@ -1,4 +1,4 @@
-"""One pmtui at a time per repository (else per plan), DESIGN.md §7.
+"""One pmtui at a time per repository (else per plan), docs/design.md §7.
 
 Two pmtuis on one working tree would edit the same files and race on the store. The lock
 is `flock` on `.pmtui/lock-<key>`: the kernel drops it when the holder dies, even by

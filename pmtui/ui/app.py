@@ -1,4 +1,4 @@
-"""The full-screen monitor (DESIGN.md §8): the seed-001 box, the task table, the keys.
+"""The full-screen monitor (docs/design.md §8): the seed-001 box, the task table, the keys.
 
 The engine runs in the app's own event loop (a worker): its events update the `RunView` the
 widgets draw from, and the keys act on it through `RunControl`. Nothing here decides or

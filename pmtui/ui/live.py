@@ -1,7 +1,7 @@
 """`pmtui run` on a terminal: the live run shown in the monitor, its summary printed after.
 
 The same `LiveRun` as the headless front end (lock, store, resume, engine), so both show the
-same facts from the same events and end with the same exit code (DESIGN.md §8).
+same facts from the same events and end with the same exit code (docs/design.md §8).
 """
 
 from __future__ import annotations

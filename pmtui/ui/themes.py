@@ -1,4 +1,4 @@
-"""Themes: Textual colours and a glyph set, read from `themes/*.toml` (DESIGN.md §8).
+"""Themes: Textual colours and a glyph set, read from `themes/*.toml` (docs/design.md §8).
 
 The bundled themes are read first, then `$XDG_CONFIG_HOME/pmtui/themes/*.toml`; a user
 file whose theme has the same name replaces the bundled one. A file with only `[glyphs]`

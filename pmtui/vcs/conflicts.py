@@ -1,4 +1,4 @@
-"""Explaining a conflict left by the merge queue, and the ways out of it (DESIGN.md §6).
+"""Explaining a conflict left by the merge queue, and the ways out of it (docs/design.md §6).
 
 A conflict is between the task being merged and whatever changed the same path on the
 integration branch since the task started: `find_culprits` walks the branch back to the

@@ -3,7 +3,7 @@
 `[isolation] base` names the branch ("" = the branch checked out at the repository root).
 When the main checkout has that branch checked out, each merge also updates its files and
 index — but never a file changed by hand there: `blocked` names those, and the merge waits
-(DESIGN.md §6).
+(docs/design.md §6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One task's branch merged into the integration branch, or its conflicts named (DESIGN.md §6).
+"""One task's branch merged into the integration branch, or its conflicts named (docs/design.md §6).
 
 A merge is worked out first (`plan_merge`) as trees, touching no checkout and writing no
 object, so conflicts are found before anything is written. Publishing it (`publish`) stores

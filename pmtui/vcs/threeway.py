@@ -1,4 +1,4 @@
-"""The three-way merge of two trees from their common base, path by path (DESIGN.md §6).
+"""The three-way merge of two trees from their common base, path by path (docs/design.md §6).
 
 Nothing is written: the merged blobs and trees come back as objects for the caller to store
 once it decides to use them, so a conflicting merge leaves no trace. Each conflict is named

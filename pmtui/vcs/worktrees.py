@@ -1,4 +1,4 @@
-"""A worktree per task (DESIGN.md §6): create or reuse it, commit what the task changed,
+"""A worktree per task (docs/design.md §6): create or reuse it, commit what the task changed,
 remove it.
 
 Each task of a code-modifying agent works in `.pmtui/worktrees/<run>/<task>` on its own
@@ -10,7 +10,7 @@ an earlier attempt left — committed or not — is first committed and kept und
 The worktree's git files are the same git writes (`.git/worktrees/<id>/` and a `.git` file);
 the `git` CLI must agree with everything here (the tests check with it). Removing never loses
 work: dulwich's `worktree_remove` deletes a worktree with uncommitted changes even without
-`force` (NOTES.md), so removal here checks first and refuses.
+`force` (dulwich 1.2; its source has a TODO there), so removal here checks first and refuses.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`load_config`: the defaults of DESIGN.md §3, deep merging, and every bad-config error."""
+"""`load_config`: the defaults of docs/design.md §3, deep merging, and every bad-config error."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def defaults() -> Config:
     return config_of()
 
 
-# --- the defaults reproduce DESIGN.md §3 -----------------------------------------------------
+# --- the defaults reproduce docs/design.md §3 -----------------------------------------------------
 
 
 def test_no_sources_gives_the_pool_defaults(defaults: Config) -> None:
@@ -137,7 +137,7 @@ def test_default_registry_is_the_seed_001_roles_plus_shell_demo_and_the_presets(
 
 
 def test_seed_agents_are_roles_with_no_agent_to_run_as_by_default(defaults: Config) -> None:
-    """No silent simulator: without a default_agent a seed role cannot run (DESIGN.md §3)."""
+    """No silent simulator: without a default_agent a seed role cannot run (docs/design.md §3)."""
     for name in SEED_001_AGENTS:
         agent = defaults.agents[name]
         assert agent.name == name

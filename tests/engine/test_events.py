@@ -1,4 +1,5 @@
-"""The engine's events: one class per DESIGN.md §8 event, and the scheduler's notices as events."""
+"""The engine's events: one class per docs/design.md §8 event, and the scheduler's notices as
+events."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pmtui.scheduling import decisions
 from pmtui.scheduling.decisions import RetryStep, RunStatus
 from pmtui.scheduling.states import TaskState
 
-# Copied by hand from DESIGN.md §8: the stable contract (plus `time` on every event).
+# Copied by hand from docs/design.md §8: the stable contract (plus `time` on every event).
 SECTION_8 = {
     "run_started": ("run_id", "plan", "tasks", "slots"),
     "task_waiting": ("task", "reason"),

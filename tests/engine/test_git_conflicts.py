@@ -36,12 +36,12 @@ pytestmark = pytest.mark.anyio
 MAIN = "../../../../"
 """The main checkout, seen from a task's worktree (`.pmtui/worktrees/<run>/<task>`)."""
 
-FIRST = task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' shared.txt")
+FIRST = task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' common.txt")
 SECOND = task(
     "1.2",
     "Second edit",
-    f"until grep -q 'by 1.1' {MAIN}shared.txt; do sleep 0.05; done; "
-    "sed -i 's/line 2/line 2 by 1.2/' shared.txt; echo more > second.txt",
+    f"until grep -q 'by 1.1' {MAIN}common.txt; do sleep 0.05; done; "
+    "sed -i 's/line 2/line 2 by 1.2/' common.txt; echo more > second.txt",
     " (retries: 0) (timeout: 20s)",
 )
 HOLD = task(
@@ -57,7 +57,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def repo(workdir: Path) -> Path:
-    return make_repo(workdir, {"shared.txt": "line 1\nline 2\nline 3\n"})
+    return make_repo(workdir, {"common.txt": "line 1\nline 2\nline 3\n"})
 
 
 class Running:
@@ -112,10 +112,10 @@ async def test_use_last_during_the_run_lands_the_second_version_and_runs_its_dep
     assert running.result is not None and running.result.status == "ok"
     statuses = {event.task: event.status for event in running.finals}
     assert statuses == {"1.1": "done", "1.2": "done", "1.3": "done", "2.1": "done"}
-    assert "line 2 by 1.2\n" in git(repo, "show", "main:shared.txt")
+    assert "line 2 by 1.2\n" in git(repo, "show", "main:common.txt")
     assert git(repo, "show", "main:second.txt") == "more\n"
     assert git(repo, "show", "main:after.txt") == "after\n"
-    assert (repo / "shared.txt").read_text() == "line 1\nline 2 by 1.2\nline 3\n"
+    assert (repo / "common.txt").read_text() == "line 1\nline 2 by 1.2\nline 3\n"
     git(repo, "fsck", "--strict")
 
 
@@ -125,7 +125,7 @@ async def test_use_first_keeps_the_first_version_and_takes_the_rest(repo: Path) 
             "task 1.2 merged (use_first)"
         )
         write(repo / "release", "")
-    assert "line 2 by 1.1\n" in git(repo, "show", "main:shared.txt")
+    assert "line 2 by 1.1\n" in git(repo, "show", "main:common.txt")
     assert git(repo, "show", "main:second.txt") == "more\n"  # its other change merged
 
 
@@ -136,7 +136,7 @@ async def test_auto_merge_refuses_a_real_conflict_and_changes_nothing(repo: Path
             await running.control.resolve("1.2", Strategy.AUTO_MERGE)
         assert git(repo, "rev-parse", "main") == before
         steps = await running.control.resolve("1.2", Strategy.MANUAL)
-        assert "git merge pmtui/" in steps and "shared.txt" in steps
+        assert "git merge pmtui/" in steps and "common.txt" in steps
         with pytest.raises(CommandRefused, match="it has no conflict to resolve"):
             await running.control.resolve("1.1", Strategy.USE_LAST)
         write(repo / "release", "")
@@ -173,7 +173,7 @@ async def test_after_the_run_a_resolution_lands_and_resume_runs_the_skipped(repo
         assert "task 1.2 merged (use_last)" in message and "--resume" in message
         row = store.task_states(live.session.run_id)["1.2"]
         assert (row.state, row.reason) == ("done", "resolved: use_last")
-    assert "line 2 by 1.2\n" in git(repo, "show", "main:shared.txt")
+    assert "line 2 by 1.2\n" in git(repo, "show", "main:common.txt")
     # (pmtui's own event loop: in a thread, as this test already runs one)
     # (a pmtui process of its own: this test's event loop holds the main thread)
     resumed = subprocess.run(

@@ -37,7 +37,7 @@ FAST = '[conflicts]\nretry_delay = "0.05s"\n'
 def repo(workdir: Path) -> Path:
     return make_repo(
         workdir,
-        {"shared.txt": "line 1\nline 2\nline 3\n", "a.txt": "one\n", ".gitignore": ".pmtui/\n"},
+        {"common.txt": "line 1\nline 2\nline 3\n", "a.txt": "one\n", ".gitignore": ".pmtui/\n"},
     )
 
 
@@ -125,12 +125,12 @@ async def test_a_resolution_whose_run_ends_meanwhile_is_not_refused_after_landin
         f'"if test -e {block}; then touch {MAIN}checking; '
         f'until test -e {MAIN}checked; do sleep 0.05; done; fi"]\n',
     )
-    first = task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' shared.txt")
+    first = task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' common.txt")
     second = task(
         "1.2",
         "Second edit",
-        f"until grep -q 'by 1.1' {MAIN}shared.txt; do sleep 0.05; done; "
-        "sed -i 's/line 2/line 2 by 1.2/' shared.txt",
+        f"until grep -q 'by 1.1' {MAIN}common.txt; do sleep 0.05; done; "
+        "sed -i 's/line 2/line 2 by 1.2/' common.txt",
         " (retries: 0) (timeout: 20s)",
     )
     hold = task(  # fails when released: it never needs the merge queue the resolution holds
@@ -187,5 +187,5 @@ async def test_a_resolution_whose_run_ends_meanwhile_is_not_refused_after_landin
     assert outcome["resolve"] == "task 1.2 merged (use_last)"
     run_finished = outcome["run"]
     assert isinstance(run_finished, RunFinished) and run_finished.status == "failed"  # 1.3
-    assert "line 2 by 1.2\n" in git(repo, "show", "main:shared.txt")
+    assert "line 2 by 1.2\n" in git(repo, "show", "main:common.txt")
     assert live.view.task("1.2").status.value == "done"

@@ -1,5 +1,5 @@
 """Live runs with git isolation: worktrees per task, the serial merge queue, conflicts
-(DESIGN.md §6). Real repositories in `tmp_path`, real `shell` tasks, checked with the `git`
+(docs/design.md §6). Real repositories in `tmp_path`, real `shell` tasks, checked with the `git`
 CLI.
 
 Nothing sleeps to wait for something: a pmtui subprocess is followed through its `--json`
@@ -29,7 +29,7 @@ def repo(workdir: Path) -> Path:
     return make_repo(
         workdir,
         {
-            "shared.txt": "line 1\nline 2\nline 3\nline 4\nline 5\n",
+            "common.txt": "line 1\nline 2\nline 3\nline 4\nline 5\n",
             ".gitignore": ".env\n.setup-done\n",
         },
     )
@@ -74,7 +74,7 @@ def test_parallel_tasks_merge_one_commit_each_in_dependency_order(
         "## Phase 1: Build [PARALLEL]\n"
         + task("1.1", "Write b", "echo bee > b.txt")
         + task("1.2", "Write c", "echo see > c.txt")
-        + task("1.3", "Edit line 5", "sed -i 's/line 5/line five/' shared.txt")
+        + task("1.3", "Edit line 5", "sed -i 's/line 5/line five/' common.txt")
         + "## Phase 2: Use\n"
         + task("2.1", "Copy b", "cp b.txt d.txt", " (depends: 1.1)"),
     )
@@ -98,7 +98,7 @@ def test_parallel_tasks_merge_one_commit_each_in_dependency_order(
     assert git(repo, "rev-list", "--merges", "main") == ""
     assert git(repo, "show", "main:d.txt") == "bee\n"  # 2.1 saw its dependency's file
     assert (repo / "d.txt").read_text() == "bee\n"  # and the main checkout shows it all
-    assert "line five" in (repo / "shared.txt").read_text()
+    assert "line five" in (repo / "common.txt").read_text()
     assert_git_agrees(repo)
     branches = git(repo, "branch", "--merged", "main", "--list", "pmtui/*").split()
     assert len(branches) == 4  # kept until `pmtui clean`, each merged
@@ -108,15 +108,15 @@ def test_same_line_edits_leave_one_conflict_explained_exit_3(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # 1.2 waits until 1.1's merge shows in the main checkout, so 1.2 is the one to conflict.
-    wait_for_first = "until grep -q 'by 1.1' ../../../../shared.txt; do sleep 0.05; done; "
+    wait_for_first = "until grep -q 'by 1.1' ../../../../common.txt; do sleep 0.05; done; "
     write(
         repo / "plan.md",
         "## Phase 1 [PARALLEL]\n"
-        + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' shared.txt")
+        + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' common.txt")
         + task(
             "1.2",
             "Second edit",
-            wait_for_first + "sed -i 's/line 2/line 2 by 1.2/' shared.txt",
+            wait_for_first + "sed -i 's/line 2/line 2 by 1.2/' common.txt",
             " (retries: 0) (timeout: 20s)",
         )
         + "## Phase 2\n"
@@ -129,24 +129,24 @@ def test_same_line_edits_leave_one_conflict_explained_exit_3(
     done = finished(events)
     assert done["1.1"]["status"] == "done" and done["2.2"]["status"] == "done"
     assert done["1.2"]["status"] == "conflict"
-    assert done["1.2"]["reason"] == "conflict on shared.txt with 1.1"
+    assert done["1.2"]["reason"] == "conflict on common.txt with 1.1"
     assert done["2.1"]["status"] == "skipped"
     merge = next(e for e in events if e["event"] == "merge_finished" and e["task"] == "1.2")
     assert merge["result"] == "conflict"
     (conflict,) = merge["conflicts"]
-    assert conflict["path"] == "shared.txt" and conflict["type"] == "modify/modify"
+    assert conflict["path"] == "common.txt" and conflict["type"] == "modify/modify"
     assert (conflict["task"], conflict["title"]) == ("1.2", "Second edit")
     assert (conflict["other_task"], conflict["other_title"]) == ("1.1", "First edit")
     assert events[-1]["status"] == "conflict" and events[-1]["conflicts"] == 1
     # The loser's branch and worktree are kept, with its work committed.
     branch = next(b for b in git(repo, "branch", "--list", "pmtui/*").split() if b.endswith("1.2"))
-    assert "line 2 by 1.2" in git(repo, "show", f"{branch}:shared.txt")
+    assert "line 2 by 1.2" in git(repo, "show", f"{branch}:common.txt")
     assert git(repo, "log", "-1", "--format=%s", branch).strip() == "1.2: Second edit"
     assert len(list((repo / ".pmtui" / "worktrees").glob("*/1.2"))) == 1
-    assert "line 2 by 1.1\n" in (repo / "shared.txt").read_text()
+    assert "line 2 by 1.1\n" in (repo / "common.txt").read_text()
     git(repo, "fsck", "--strict")
     # The readable output (stderr with --json) explains it and says how to finish by hand.
-    assert "1.2 “Second edit” and 1.1 “First edit” both changed shared.txt" in err
+    assert "1.2 “Second edit” and 1.1 “First edit” both changed common.txt" in err
     assert f"git merge {branch}" in err
 
 
@@ -157,27 +157,27 @@ def test_a_conflict_with_attempts_left_reruns_on_the_new_base(
     git(repo, "add", "pmtui.toml")
     git(repo, "commit", "-q", "-m", "config")
     second = (
-        "until grep -q 'by 1.1' ../../../../shared.txt; do sleep 0.05; done; "
-        "if grep -q 'by 1.1' shared.txt; then echo 'saw 1.1' > saw.txt; "
-        "else sed -i 's/line 2/line 2 by 1.2/' shared.txt; fi"
+        "until grep -q 'by 1.1' ../../../../common.txt; do sleep 0.05; done; "
+        "if grep -q 'by 1.1' common.txt; then echo 'saw 1.1' > saw.txt; "
+        "else sed -i 's/line 2/line 2 by 1.2/' common.txt; fi"
     )
     write(
         repo / "plan.md",
         "## Phase 1 [PARALLEL]\n"
-        + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' shared.txt")
+        + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' common.txt")
         + task("1.2", "Second edit", second, " (retries: 1) (timeout: 20s)"),
     )
     code, out, err = run(["run", "plan.md", "--json"], capsys)
     assert code == 0, err
     events = json_events(out)
     retry = next(e for e in events if e["event"] == "task_retrying" and e["task"] == "1.2")
-    assert retry["reason"] == "conflict on shared.txt with 1.1"
+    assert retry["reason"] == "conflict on common.txt with 1.1"
     assert retry["attempt"] == 2
     assert finished(events)["1.2"]["attempt"] == 2
     assert git(repo, "show", "main:saw.txt") == "saw 1.1\n"  # attempt 2 started from 1.1's merge
     kept = git(repo, "for-each-ref", "--format=%(refname)", "refs/pmtui/")
     assert kept.strip().endswith("/1.2/attempt-1")  # the conflicting attempt is kept
-    assert "line 2 by 1.2" in git(repo, "show", f"{kept.strip()}:shared.txt")
+    assert "line 2 by 1.2" in git(repo, "show", f"{kept.strip()}:common.txt")
     git(repo, "fsck", "--strict")
 
 
@@ -217,21 +217,21 @@ def test_a_failing_merge_check_reverts_the_merge_and_keeps_the_branch(
 def test_a_hand_edit_in_the_main_checkout_is_never_overwritten(repo: Path) -> None:
     script = (
         "until test -e ../../../../go; do sleep 0.05; done; "
-        "sed -i 's/line 5/line 5 by the task/' shared.txt"
+        "sed -i 's/line 5/line 5 by the task/' common.txt"
     )
     write(repo / "plan.md", "## Phase 1\n" + task("1.1", "Edit", script, " (timeout: 20s)"))
     with pmtui(["run", "plan.md", "--json"], repo) as child:
         child.until(is_event("task_started", "1.1"))
         hand = "line 1 by hand\nline 2\nline 3\nline 4\nline 5\n"
-        write(repo / "shared.txt", hand)
+        write(repo / "common.txt", hand)
         write(repo / "go", "")
         waiting = child.until(is_event("merge_waiting", "1.1"))
-        assert waiting["paths"] == ["shared.txt"]
+        assert waiting["paths"] == ["common.txt"]
         assert "changed by hand" in waiting["reason"]
-        assert (repo / "shared.txt").read_text() == hand  # untouched while it waits
+        assert (repo / "common.txt").read_text() == hand  # untouched while it waits
         git(repo, "commit", "-q", "-am", "my own edit")  # the user commits: the merge goes on
         assert child.finish() == 0, child.stderr()
-    merged = (repo / "shared.txt").read_text()
+    merged = (repo / "common.txt").read_text()
     assert merged == "line 1 by hand\nline 2\nline 3\nline 4\nline 5 by the task\n"
     assert subjects(repo) == ["1.1: Edit", "my own edit", "first"]
     git(repo, "fsck", "--strict")
@@ -389,13 +389,13 @@ def test_isolation_worktree_in_a_repository_without_a_commit_is_refused(
 def test_an_abort_while_a_merge_waits_for_hand_edits_ends_at_once(repo: Path) -> None:
     script = (
         f"until test -e {'../' * 4}go; do sleep 0.05; done; "
-        "sed -i 's/line 5/line 5 by the task/' shared.txt"
+        "sed -i 's/line 5/line 5 by the task/' common.txt"
     )
     write(repo / "plan.md", "## Phase 1\n" + task("1.1", "Edit", script, " (timeout: 20s)"))
     before = git(repo, "rev-parse", "main")
     with pmtui(["run", "plan.md", "--json"], repo) as child:
         child.until(is_event("task_started", "1.1"))
-        write(repo / "shared.txt", "by hand\n")
+        write(repo / "common.txt", "by hand\n")
         write(repo / "go", "")
         child.until(is_event("merge_waiting", "1.1"))
         child.process.send_signal(signal.SIGINT)
@@ -403,9 +403,9 @@ def test_an_abort_while_a_merge_waits_for_hand_edits_ends_at_once(repo: Path) ->
         ended = [e for e in child.events if e["event"] == "task_finished"]
     assert [(e["task"], e["status"]) for e in ended] == [("1.1", "cancelled")]
     assert git(repo, "rev-parse", "main") == before
-    assert (repo / "shared.txt").read_text() == "by hand\n"
+    assert (repo / "common.txt").read_text() == "by hand\n"
     branch = next(b for b in git(repo, "branch", "--list", "pmtui/*").split() if b.endswith("1.1"))
-    assert "line 5 by the task" in git(repo, "show", f"{branch}:shared.txt")  # its work kept
+    assert "line 5 by the task" in git(repo, "show", f"{branch}:common.txt")  # its work kept
 
 
 CONTINUING_AGENT = """\

@@ -1,4 +1,4 @@
-"""Acceptance tests of live runs: real processes, real sqlite (DESIGN.md §5, §7, §8).
+"""Acceptance tests of live runs: real processes, real sqlite (docs/design.md §5, §7, §8).
 
 Nothing here sleeps to wait for something: a pmtui subprocess is followed through its `--json`
 lines, an in-process run through `run_plan`'s `emit` callback and anyio events.

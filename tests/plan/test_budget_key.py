@@ -1,4 +1,4 @@
-"""The `(budget: $N)` task key: the most a task's agent may spend on it (DESIGN.md §2, §4)."""
+"""The `(budget: $N)` task key: the most a task's agent may spend on it (docs/design.md §2, §4)."""
 
 from __future__ import annotations
 

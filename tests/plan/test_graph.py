@@ -1,4 +1,4 @@
-"""Stages, barriers, waves and the critical path of DESIGN.md §2 (`PlanGraph`)."""
+"""Stages, barriers, waves and the critical path of docs/design.md §2 (`PlanGraph`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Markdown plan format of DESIGN.md §2, read by `parse_plan`."""
+"""The Markdown plan format of docs/design.md §2, read by `parse_plan`."""
 
 from __future__ import annotations
 

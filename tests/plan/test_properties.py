@@ -1,7 +1,7 @@
 """Properties of the plan layer over generated input (hypothesis).
 
 Fuzzed text never makes the parser or validation raise; generated acyclic plans keep every
-promise of DESIGN.md §2 about stages, waves, width and the critical path; a back edge is
+promise of docs/design.md §2 about stages, waves, width and the critical path; a back edge is
 always reported as a cycle.
 """
 
@@ -203,7 +203,7 @@ def dag_plans(draw: st.DrawFn) -> list[PhaseSpec]:
 
 
 def expected_direct_waits(phases: list[PhaseSpec]) -> dict[str, set[str]]:
-    """What each task waits for, straight from the words of DESIGN.md §2."""
+    """What each task waits for, straight from the words of docs/design.md §2."""
     stages: list[list[PhaseSpec]] = []
     for index, phase in enumerate(phases):
         if phase.mode == "parallel" and index > 0:

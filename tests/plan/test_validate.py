@@ -1,4 +1,5 @@
-"""Whole-plan checks of DESIGN.md §2 (`validate_plan`): every problem at once, in file order."""
+"""Whole-plan checks of docs/design.md §2 (`validate_plan`): every problem at once, in file
+order."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ CODE_AGENTS = (
     "rollback",
     "agent-factory",
 )
-"""The seed agents that modify code (DESIGN.md §3)."""
+"""The seed agents that modify code (docs/design.md §3)."""
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Budgets (DESIGN.md §4): the run's `[budget]` holds agent tasks back, then skips them; a
+"""Budgets (docs/design.md §4): the run's `[budget]` holds agent tasks back, then skips them; a
 task over its own `(budget: $N)` is stopped and fails without a retry.
 
 Agent tasks here run `claude` (its parser reports usage: metered); `demo` and `shell` tasks

@@ -4,7 +4,7 @@ Random plans and setups (the generators of `test_properties`) get a random run b
 tokens, spending before a resume), random tasks' own budgets, and a random set of agent
 tasks (metered); each attempt of an agent task reports random running totals, sometimes an
 unknown cost. A recording scheduler logs every report and output in order, and a replay
-checks the promises of DESIGN.md §4 against totals it recomputes from the reports:
+checks the promises of docs/design.md §4 against totals it recomputes from the reports:
 
 - no agent task starts once the run's budget is reached; tasks that report no usage are
   never held, skipped or stopped for the budget;

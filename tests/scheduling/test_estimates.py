@@ -1,4 +1,5 @@
-"""Estimates: history median of the last 5, else `estimate:`, else the agent's (DESIGN.md §4)."""
+"""Estimates: history median of the last 5, else `estimate:`, else the agent's
+(docs/design.md §4)."""
 
 from __future__ import annotations
 

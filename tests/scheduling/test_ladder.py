@@ -1,4 +1,4 @@
-"""The fallback ladder of seed 001, one rung at a time, then what follows it (DESIGN.md §4)."""
+"""The fallback ladder of seed 001, one rung at a time, then what follows it (docs/design.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""File locks: tasks sharing files in one workspace never run at once (DESIGN.md §4)."""
+"""File locks: tasks sharing files in one workspace never run at once (docs/design.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The order ready tasks get free slots under each strategy (DESIGN.md §4)."""
+"""The order ready tasks get free slots under each strategy (docs/design.md §4)."""
 
 from __future__ import annotations
 

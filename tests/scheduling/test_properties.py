@@ -5,7 +5,7 @@ compatibility matrix and sharing random providers, overlapping file sets, done t
 run in the simulator with random durations, failures, conflicts, rate limits (with or without
 a reported reset time) and user commands. A recording scheduler
 logs every input and output in the order they happened, and a replay checks at every step
-the promises of DESIGN.md §4, each recomputed from the rules rather than from the scheduler.
+the promises of docs/design.md §4, each recomputed from the rules rather than from the scheduler.
 
 Each bug these properties found is kept as an explicit example, shrunk by hand.
 """
@@ -528,7 +528,7 @@ def run_scenario(scenario: Scenario) -> tuple[SimulationResult, list[Entry], Pla
 
 
 def incompatible(first: str, second: str, rules: CompatConfig, code: frozenset[str]) -> bool:
-    """Whether two agents may not run at once, straight from the words of DESIGN.md §4."""
+    """Whether two agents may not run at once, straight from the words of docs/design.md §4."""
     if first == second and first in rules.singleton:
         return True
     if frozenset({first, second}) in set(rules.never_together):
@@ -746,7 +746,7 @@ class Replay:
             self.rate_limits[provider] = 0
 
     def retrying(self, retrying: TaskRetrying) -> None:
-        """The ladder's choice, from the words of DESIGN.md §4."""
+        """The ladder's choice, from the words of docs/design.md §4."""
         task_id, setup = retrying.task, self.setup
         assert task_id not in self.running and task_id not in self.final, retrying
         made, allowed = self.counted[task_id], 1 + setup.retries_of(task_id)

@@ -1,6 +1,6 @@
 """The scheduler driven step by step: slots, boost, gates, user commands and events.
 
-Time is virtual: each call says when it happens (DESIGN.md §4, §8).
+Time is virtual: each call says when it happens (docs/design.md §4, §8).
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def test_no_emergency_boost_when_emergency_boost_equals_slots() -> None:
 # --------------------------------------------------------------------------- memory and CPU
 
 
-# These tests give each agent 256MB (the default is 4GB, DESIGN.md §3) to keep the numbers small.
+# These tests give each agent 256MB (the default is 4GB, docs/design.md §3): small numbers.
 AGENT_MB = 256 * MB
 
 

@@ -1,4 +1,4 @@
-"""The task state machine: which moves are legal, which states are final (DESIGN.md §4)."""
+"""The task state machine: which moves are legal, which states are final (docs/design.md §4)."""
 
 from __future__ import annotations
 

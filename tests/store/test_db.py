@@ -1,4 +1,4 @@
-"""The run store: durable per-change commits, resume lookups, history (DESIGN.md §7)."""
+"""The run store: durable per-change commits, resume lookups, history (docs/design.md §7)."""
 
 from __future__ import annotations
 

@@ -315,7 +315,7 @@ def test_the_conflicts_screen_is_in_the_palette_and_its_key_can_be_remapped() ->
 
 # ---------------------------------------------------------------------- keys, real runs
 
-WAIT_FOR_FIRST = "until grep -q 'by 1.1' ../../../../shared.txt; do sleep 0.05; done; "
+WAIT_FOR_FIRST = "until grep -q 'by 1.1' ../../../../common.txt; do sleep 0.05; done; "
 """1.2 waits until 1.1's merge shows in the main checkout, so 1.2 is the one to conflict."""
 
 HOLD = "while [ ! -e ../../../../gate ]; do sleep 0.05; done"
@@ -325,11 +325,11 @@ HOLD = "while [ ! -e ../../../../gate ]; do sleep 0.05; done"
 @pytest.fixture
 def repo(workdir: Path) -> Path:
     """A repository with one commit on `main`, checked out; the plan will be untracked."""
-    return make_repo(workdir, {"shared.txt": "line 1\nline 2\nline 3\n"})
+    return make_repo(workdir, {"common.txt": "line 1\nline 2\nline 3\n"})
 
 
 class GitRun:
-    """A plan where 1.2 conflicts with 1.1 on `shared.txt` and 2.1 depends on 1.2; with
+    """A plan where 1.2 conflicts with 1.1 on `common.txt` and 2.1 depends on 1.2; with
     `hold`, task 1.3 keeps the run going until `release`. The monitor is the one `pmtui run`
     shows (`live_app`): the same `RunControl`, `after_run` and view."""
 
@@ -337,11 +337,11 @@ class GitRun:
         self.repo = repo
         plan = (
             "## Phase 1 [PARALLEL]\n"
-            + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' shared.txt")
+            + task("1.1", "First edit", "sed -i 's/line 2/line 2 by 1.1/' common.txt")
             + task(
                 "1.2",
                 "Second edit",
-                WAIT_FOR_FIRST + "sed -i 's/line 2/line 2 by 1.2/' shared.txt",
+                WAIT_FOR_FIRST + "sed -i 's/line 2/line 2 by 1.2/' common.txt",
                 " (retries: 0) (timeout: 20s)",
             )
             + (task("1.3", "Hold", HOLD, " (timeout: 30s)") if hold else "")
@@ -422,7 +422,7 @@ async def test_l_during_the_run_lands_the_second_version_and_runs_the_dependents
         assert held.status("2.1") is TaskState.SKIPPED
         await pilot.press("l")
         await until(pilot, lambda: held.status("1.2") is TaskState.DONE, 30)
-        assert "line 2 by 1.2" in git(held.repo, "show", "main:shared.txt")
+        assert "line 2 by 1.2" in git(held.repo, "show", "main:common.txt")
         assert "task 1.2 merged (use_last)" in messages(held.app, "information")
         await until(pilot, lambda: held.status("2.1") is TaskState.DONE, 30)
         assert git(held.repo, "show", "main:x.txt") == "x\n"  # the skipped dependent ran
@@ -443,7 +443,7 @@ async def test_l_after_the_run_lands_it_and_tells_to_resume(ended: GitRun) -> No
         assert "conflict" in str(table.get_cell("1.2", "status"))
         await pilot.press("l")
         await until(pilot, lambda: ended.status("1.2") is TaskState.DONE, 30)
-        assert "line 2 by 1.2" in git(ended.repo, "show", "main:shared.txt")
+        assert "line 2 by 1.2" in git(ended.repo, "show", "main:common.txt")
         (message,) = [m for m in messages(ended.app, "information") if "merged" in m]
         assert "task 1.2 merged (use_last)" in message and "--resume" in message
         assert ended.status("2.1") is TaskState.SKIPPED  # it runs with --resume
@@ -477,7 +477,7 @@ async def test_m_refuses_a_real_conflict_and_changes_nothing(held: GitRun) -> No
         (refusal,) = messages(held.app, "error")
         assert "auto_merge cannot merge it" in refusal and "real conflict" in refusal
         assert git(held.repo, "rev-parse", "main") == before
-        assert "line 2 by 1.1" in git(held.repo, "show", "main:shared.txt")
+        assert "line 2 by 1.1" in git(held.repo, "show", "main:common.txt")
         assert held.status("1.2") is TaskState.CONFLICT
         assert held.app.screen.query_one("#conflicts", DataTable).row_count == 1
         held.release()
@@ -495,7 +495,7 @@ async def test_r_during_the_run_runs_the_task_again_on_the_new_base(held: GitRun
         await until(pilot, lambda: held.status("1.2") is TaskState.DONE, 30)
         assert [e.attempt for e in held.named("task_started", "1.2")] == [1, 2]  # type: ignore[attr-defined]
         # Attempt 2 started from 1.1's merge: its edit lands on top of it, no conflict.
-        assert "line 2 by 1.2 by 1.1" in git(held.repo, "show", "main:shared.txt")
+        assert "line 2 by 1.2 by 1.1" in git(held.repo, "show", "main:common.txt")
         assert any("runs again" in m for m in messages(held.app, "information"))
         await until(pilot, lambda: held.status("2.1") is TaskState.DONE, 30)
         held.release()

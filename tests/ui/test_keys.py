@@ -147,7 +147,7 @@ async def test_s_skips_the_selected_running_task_and_its_dependents(tmp_path: Pa
         assert ends["1.2"].status == "skipped"  # type: ignore[attr-defined]
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
         await pilot.press("q")
-    assert run.app.return_value == 0  # skipped is not a failure (DESIGN.md §8)
+    assert run.app.return_value == 0  # skipped is not a failure (docs/design.md §8)
 
 
 @pytest.mark.anyio

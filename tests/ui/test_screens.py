@@ -42,7 +42,7 @@ KEYS = [
     ("q", "quit", "Quit"),
     ("^c", "quit.ctrl_c", "Quit"),
 ]
-"""DESIGN.md §8's keys, fixed here so the help snapshot does not follow app.py's changes."""
+"""docs/design.md §8's keys, fixed here so the help snapshot does not follow app.py's changes."""
 
 EVENTS: list[ev.Event] = [
     ev.RunStarted(0.0, "20261125-101500-ab12", "feature.md", len(TASKS), 5),

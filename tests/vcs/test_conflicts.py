@@ -1,6 +1,6 @@
 """A conflict explained: who changed each path on the integration branch since the task started
 (a task pmtui merged, or a commit made by hand), and the git commands to finish it by hand,
-run here with the `git` CLI (DESIGN.md §6)."""
+run here with the `git` CLI (docs/design.md §6)."""
 
 from __future__ import annotations
 

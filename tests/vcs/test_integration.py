@@ -1,5 +1,5 @@
 """The integration branch found in a repository, and the main checkout brought along with each
-merge — never over a file changed by hand there (DESIGN.md §6); checked with the `git` CLI."""
+merge — never over a file changed by hand there (docs/design.md §6); checked with the `git` CLI."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Task branches merged into the integration branch as trees, checked with the `git` CLI:
 one commit per task on a linear history where it can, conflicts named with their type before
-anything is written, and a branch that moved never overwritten (DESIGN.md §6)."""
+anything is written, and a branch that moved never overwritten (docs/design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A task's worktree made ready for each attempt: created, or reset to the integration branch
 with whatever the earlier attempt left kept under `refs/pmtui/`; what the task changed is
-committed by git's rules (ignore files, racy stat); checked with the `git` CLI (DESIGN.md §6).
+committed by git's rules (ignore files, racy stat); checked with the `git` CLI (docs/design.md §6).
 """
 
 from __future__ import annotations

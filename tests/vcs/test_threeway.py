@@ -1,5 +1,5 @@
 """The three-way merge of trees and of lines, on small trees in memory: who wins where one side
-changed, what merges by line, and each conflict's type (DESIGN.md §6)."""
+changed, what merges by line, and each conflict's type (docs/design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A worktree per task, through dulwich, checked with the real `git` CLI (DESIGN.md §6)."""
+"""A worktree per task, through dulwich, checked with the real `git` CLI (docs/design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `x` screen: the conflicts a run left, and seed 004's ways out of them (DESIGN.md §6).
+"""The `x` screen: the conflicts a run left, and seed 004's ways out of them (docs/design.md §6).
 
 ```
 CONFLICTS · 1 task in conflict
@@ -70,7 +70,7 @@ STRATEGIES = (
     StrategyKey("r", Strategy.RERUN, "run {task} again on the integration branch as it is now"),
     StrategyKey("M", Strategy.MANUAL, "keep the branch; show the git commands to finish by hand"),
 )
-"""The strategies in the order shown (seed 004's, DESIGN.md §6)."""
+"""The strategies in the order shown (seed 004's, docs/design.md §6)."""
 
 
 def other_side(conflict: MergeConflict) -> str:

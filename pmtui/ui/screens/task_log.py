@@ -1,4 +1,4 @@
-"""One task's log, followed live (DESIGN.md §8 `enter`): its header, dependencies and output.
+"""One task's log, followed live (docs/design.md §8 `enter`): its header, dependencies and output.
 
 The log file is written by pmtui (`.pmtui/logs/<run>/<task>.log`) while the agent runs; this
 screen reads its tail once, then only the bytes appended since (a 0.5 s timer calls `poll`),

@@ -1,4 +1,4 @@
-"""The run so far as a Gantt chart (DESIGN.md §8 `g`), and the forecast of what remains.
+"""The run so far as a Gantt chart (docs/design.md §8 `g`), and the forecast of what remains.
 
 One row per slot, a bar per task from its start to its end (or to now while it runs), drawn
 with the dry run's bar helpers (`report/gantt.py`) so both charts read alike. The view keeps
