@@ -104,6 +104,8 @@ import socket
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -437,6 +439,21 @@ class FakeLLM:
             return self._arrived.wait_for(
                 lambda: sum(1 for r in self.requests if r.api or not model) >= count, timeout
             )
+
+    def post(
+        self, path: str, body: dict[str, Any], timeout: float = 60.0
+    ) -> tuple[int, dict[str, str], bytes]:
+        """POST JSON to the server as a client would, never through a proxy: the status, the
+        headers and the body of the answer (an error status is an answer too)."""
+        request = urllib.request.Request(
+            self.url + path, json.dumps(body).encode(), {"content-type": "application/json"}
+        )
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with direct.open(request, timeout=timeout) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
 
     def stop(self) -> None:
         """Stop serving, end every waiting answer and close every connection. Idempotent."""

@@ -15,8 +15,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,6 @@ import pytest
 
 from tests.agents.agent_env import CODEX_MODEL, agent_program, claude_env, codex_env
 from tests.fakellm import INPUT_TOKENS, OUTPUT_TOKENS, FakeLLM, Script, Step, find_prompt
-from tests.gitrepo import make_repo
 
 SAFETY = 60.0
 """Seconds before a stuck CLI is killed and its test fails."""
@@ -152,32 +149,12 @@ def server() -> Iterator[FakeLLM]:
         yield fake
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A fresh git repository with one commit."""
-    return make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The agents' HOME (their sessions are kept there, so a resume must reuse it)."""
-    return tmp_path / "home"
-
-
 # The server alone.
 
 
 def post(server: FakeLLM, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     """POST JSON to the server: status, headers, body."""
-    request = urllib.request.Request(
-        server.url + path, json.dumps(body).encode(), {"content-type": "application/json"}
-    )
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with direct.open(request, timeout=SAFETY) as answer:
-            return answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+    return server.post(path, body, SAFETY)
 
 
 def sse_data(raw: bytes) -> list[dict[str, Any]]:

@@ -23,8 +23,6 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,7 +54,7 @@ from tests.agents.agent_env import (
     opencode_env,
 )
 from tests.fakellm import INPUT_TOKENS, OUTPUT_TOKENS, FakeLLM
-from tests.gitrepo import git, make_repo
+from tests.gitrepo import git
 
 SAFETY = 90.0
 """Seconds before a stuck CLI (or pmtui) is killed and its test fails."""
@@ -227,32 +225,13 @@ def server() -> Iterator[FakeLLM]:
         yield fake
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A fresh git repository with one commit."""
-    return make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The CLIs' HOME."""
-    return tmp_path / "home"
-
-
 # The server alone: the wire formats these CLIs speak.
 
 
 def post(server: FakeLLM, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
-    """POST JSON to the server, no proxy: status, headers, body text."""
-    request = urllib.request.Request(
-        server.url + path, json.dumps(body).encode(), {"content-type": "application/json"}
-    )
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with direct.open(request, timeout=SAFETY) as answer:
-            return answer.status, dict(answer.headers), answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+    """POST JSON to the server: status, headers, body text."""
+    status, headers, body_bytes = server.post(path, body, SAFETY)
+    return status, headers, body_bytes.decode()
 
 
 def sse(text: str) -> list[Any]:
